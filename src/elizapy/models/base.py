@@ -1,8 +1,8 @@
 """What a model provider implements, and the request/response shapes every layer above uses.
 
 ElizaOS's ``useModel(type, params)`` indirection is kept (it is the good part of its design): callers name a
-:class:`~elizapy.types.ModelType`, the gateway picks the highest-priority provider. Under it, providers get typed
-requests so native tool calling, JSON-schema output and streaming need no stringly-typed params.
+:class:`~elizapy.types.ModelType`, the gateway picks the highest-priority provider.
+Under it, providers get typed requests so native tool calling, JSON-schema output and streaming need no stringly-typed params.
 """
 
 from __future__ import annotations

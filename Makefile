@@ -1,0 +1,40 @@
+# One toolchain entry point for people and CI.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+ANCHORS := packages/bench-anchors-ts
+CHARACTER ?= examples/characters/sage.json
+
+.PHONY: demo test lint bench install node-deps clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[dev,local,server]"
+	@rm -f $(VENV)/.installed-*; touch $@
+
+install: $(STAMP)
+
+$(ANCHORS)/node_modules/.installed: $(ANCHORS)/package-lock.json
+	cd $(ANCHORS) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+node-deps: $(ANCHORS)/node_modules/.installed
+
+demo: install
+	$(BIN)/elizapy models prepare
+	$(BIN)/elizapy chat --character $(CHARACTER)
+
+test: install node-deps
+	$(BIN)/pytest -q
+
+lint: install
+	$(BIN)/ruff check src tests
+	$(BIN)/mypy
+
+bench: install node-deps
+	$(BIN)/elizapy bench perf
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

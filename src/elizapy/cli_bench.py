@@ -1,0 +1,55 @@
+"""``elizapy bench``: performance scenarios side by side with ElizaOS TS."""
+
+from __future__ import annotations
+
+import json
+import platform
+import sys
+import time
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(no_args_is_help=True, help="Benchmarks: ours next to the ElizaOS TS anchor, in one run.")
+console = Console(stderr=True)
+
+
+def _fmt(v: Any) -> str:
+    if v is None:
+        return "–"
+    if isinstance(v, float):
+        return f"{v:.3g}" if abs(v) < 1000 else f"{v:.0f}"
+    return str(v)
+
+
+@app.command()
+def perf(
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object keyed by scenario id")] = False,
+    only: Annotated[str | None, typer.Option(help="comma-separated scenario ids, e.g. P1,P3")] = None,
+) -> None:
+    """Run the performance suite (P1…P8) and print ours vs anchor with the ratio."""
+    from .bench.perf import run_all
+
+    ids = [s.strip().upper() for s in only.split(",")] if only else None
+    started = time.time()
+    results = run_all(ids, progress=lambda sid: console.print(f"[dim]running {sid}…[/]"))
+    if as_json:
+        print(json.dumps(results, default=str))
+        return
+    table = Table(title=f"ElizaOS-Py vs ElizaOS TS 1.7.2 — {time.strftime('%Y-%m-%d')}, "
+                        f"{platform.machine()}, Python {sys.version.split()[0]}")
+    for col in ("id", "scenario", "ours", "TS anchor", "ratio", "unit", "goal", "met"):
+        table.add_column(col)
+    for sid, r in results.items():
+        met = {True: "[green]yes[/]", False: "[red]no[/]", None: "–"}[r.get("met")]
+        table.add_row(sid, r.get("name", ""), _fmt(r.get("ours")), _fmt(r.get("anchor")), _fmt(r.get("ratio")),
+                      _fmt(r.get("unit")), _fmt(r.get("goal")), met)
+    Console().print(table)
+    for sid, r in results.items():
+        if r.get("anchor_error") and r.get("ours") is not None:
+            console.print(f"[yellow]{sid} anchor:[/] {r['anchor_error']}")
+        if r.get("noisy"):
+            console.print(f"[yellow]{sid}: repetitions spread > 25 % — the machine was noisy[/]")
+    console.print(f"[dim]done in {time.time() - started:.0f}s[/]")

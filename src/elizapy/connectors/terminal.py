@@ -1,0 +1,74 @@
+"""Terminal chat: the first connector. Reads lines, prints replies; works interactively or piped."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import anyio
+from rich.console import Console
+
+from ..models.factory import gateway_from_settings
+from ..models.settings import SettingsSource
+from ..runtime.runtime import AgentRuntime
+from ..store.sqlite import SqliteStore
+from ..types import Character
+from .direct import Conversation
+
+EXIT_WORDS = frozenset({"/exit", "/quit", "exit", "quit"})
+
+
+async def run_terminal_chat(character: Character, *, env: dict[str, str], db_path: Path, user: str, room: str,
+                            console: Console, interactive: bool) -> None:
+    settings = SettingsSource(character_settings=dict(character.settings or {}),
+                              character_secrets=dict(character.secrets or {}), env=env)
+    t0 = time.perf_counter()
+    gateway = gateway_from_settings(settings, cache_dir=env.get("ELIZAPY_CACHE_DIR"))
+    runtime = AgentRuntime(character, store=SqliteStore(db_path), models=gateway, env=env)
+    await runtime.initialize()
+    conv = Conversation(runtime, user_name=user, room_name=room, source="terminal")
+    earlier = await conv.history(count=6)
+    name = character.name
+    if interactive:
+        console.print(f"[bold]{name}[/] is ready ({(time.perf_counter() - t0):.1f}s). "
+                      f"Type a message, or /exit to leave.", highlight=False)
+        for m in earlier:
+            who = name if m.entity_id == runtime.agent_id else user
+            console.print(f"[dim]{who}: {m.content.text}[/]", highlight=False)
+    try:
+        while True:
+            line = await anyio.to_thread.run_sync(_read_line, interactive, user)
+            if line is None or line.strip() in EXIT_WORDS:
+                break
+            if not line.strip():
+                continue
+            with console.status(f"{name} is thinking…", spinner="dots") if interactive else _Null():
+                result = await conv.send(line.strip())
+            if result.error:
+                console.print(f"[red]({result.error})[/]", highlight=False)
+            elif not result.responses:
+                console.print(f"[dim]({name} chose not to answer)[/]", highlight=False)
+            for m in result.responses:
+                console.print(f"[bold cyan]{name}:[/] {m.content.text}", highlight=False, soft_wrap=True)
+    finally:
+        await runtime.stop()
+        await runtime.store.close()
+
+
+def _read_line(interactive: bool, user: str) -> str | None:
+    try:
+        if interactive:
+            return input(f"{user}> ")
+        line = sys.stdin.readline()
+        return line if line else None
+    except EOFError:
+        return None
+
+
+class _Null:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
