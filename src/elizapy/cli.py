@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import anyio
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from . import __version__
 from .errors import ConfigError, ElizaError
@@ -50,7 +51,7 @@ def _load(character_file: Path) -> Any:
 
 
 def _fail(exc: BaseException) -> None:
-    err.print(f"[bold red]error:[/] {exc}")
+    err.print(f"[bold red]error:[/] {escape(str(exc))}")
     raise typer.Exit(code=2)
 
 
@@ -71,7 +72,7 @@ def check(file: Annotated[Path, typer.Argument(help="character JSON file")]) -> 
         _fail(exc)
         return
     for w in getattr(loaded, "warnings", []):
-        err.print(f"[yellow]warning:[/] {w}")
+        err.print(f"[yellow]warning:[/] {escape(str(w))}")
     character = getattr(loaded, "character", loaded)
     console.print(describe_character(character), highlight=False, soft_wrap=True)
 
@@ -103,7 +104,7 @@ async def _chat(character_file: Path, user: str, room: str, db: Path | None, env
     loaded = _load(character_file)
     character = getattr(loaded, "character", loaded)
     for w in getattr(loaded, "warnings", []):
-        err.print(f"[yellow]warning:[/] {w}")
+        err.print(f"[yellow]warning:[/] {escape(str(w))}")
     path = db or data_dir(env) / f"{character.name.lower().replace(' ', '-')}.db"
     path.parent.mkdir(parents=True, exist_ok=True)
     await run_terminal_chat(character, env=env, db_path=path, user=user, room=room, console=console,

@@ -104,6 +104,7 @@ class CharacterValidationError(CharacterError):
 
 # What belongs at each place of a character, keyed by "shape": list indices become "[]", and the keys of
 # free-form maps (templates, settings, secrets) become "*".
+EXPECTED_UUID = 'a UUID such as "b850bc30-45f8-0041-a00a-83df46d8555d"'
 _LIST_OF_STRINGS = "a list of strings"
 _SETTING = "a string, number, boolean, object or list"
 _SECRET = "a string, number or boolean"
@@ -114,7 +115,7 @@ _KNOWLEDGE_ITEM = (
 
 EXPECTATIONS: dict[str, str] = {
     "": "a JSON object describing one character",
-    "id": 'a UUID such as "b850bc30-45f8-0041-a00a-83df46d8555d"',
+    "id": EXPECTED_UUID,
     "name": "a non-empty string",
     "username": "a string",
     "system": "a string",
@@ -134,6 +135,7 @@ EXPECTATIONS: dict[str, str] = {
     "messageExamples[][].content.providers": _LIST_OF_STRINGS,
     "messageExamples[][].content.providers[]": "a string",
     "messageExamples[][].content.attachments": 'a list of {"id", "url", ...} media objects',
+    "messageExamples[][].content.inReplyTo": EXPECTED_UUID,
     "postExamples": _LIST_OF_STRINGS,
     "postExamples[]": "a string",
     "topics": _LIST_OF_STRINGS,

@@ -92,7 +92,7 @@ def _preview(value: object) -> str:
     if isinstance(value, str):
         return f'"{value}"'
     if isinstance(value, list) and all(isinstance(item, str) for item in value):
-        return "[" + ", ".join(value) + "]" if value else "empty"
+        return ", ".join(value) if value else "empty"
     return describe_value(value)
 
 

@@ -15,6 +15,9 @@ What is accepted is what ElizaOS 1.7's ``characterSchema`` accepts, with three d
   accepts any object there, but ElizaOS reads and encrypts those values as secrets, so a nested object would
   never work as one (and would be stored unencrypted).
 
+Types are checked as strictly as TypeScript checks them: ``"true"`` is not a boolean, ``1`` is not a string,
+``null`` is not an absent optional field, and ``id`` / example ``inReplyTo`` must look like UUIDs.
+
 Nothing is expanded: ``"${OPENAI_API_KEY}"`` in a file stays that literal string. A missing ``id`` stays
 missing; ``character.agent_id`` gives ``stringToUuid(name)`` for it, as TypeScript does.
 """
@@ -36,6 +39,7 @@ from ..errors import CharacterError
 from ..types.character import Character
 from ..types.uuid import is_uuid
 from .issues import (
+    EXPECTED_UUID,
     CharacterIssue,
     CharacterValidationError,
     PathSeg,
@@ -135,7 +139,7 @@ def parse_character(data: object, *, source: str = "<input>") -> LoadedCharacter
         issues.extend(_reject_unknown_keys(plain))
         issues.extend(_reject_nulls(plain))
 
-    issues.extend(_check_id(plain))
+    issues.extend(_check_uuids(plain))
     issues.extend(_check_settings_secrets(plain))
     _drop_ignored_nested_keys(plain, warnings)
 
@@ -229,11 +233,25 @@ def _drop_nulls(data: dict[str, Any], warnings: list[str]) -> None:
         warnings.append(f"{', '.join(nulls)}: null {'value' if len(nulls) == 1 else 'values'} dropped")
 
 
-def _check_id(data: dict[str, Any]) -> list[CharacterIssue]:
-    value = data.get("id")
-    if isinstance(value, str) and not is_uuid(value):
-        return [CharacterIssue("id", f"got {describe_value(value)}", expectation_for(["id"]))]
-    return []
+def _check_uuids(data: dict[str, Any]) -> list[CharacterIssue]:
+    """Check the UUID format of ``id`` and of example messages' ``inReplyTo``, as TS does.
+
+    The model types take any string in those places.
+    """
+    places: list[tuple[list[PathSeg], object]] = [(["id"], data.get("id"))]
+    examples = data.get("messageExamples")
+    if isinstance(examples, list):
+        for i, conversation in enumerate(examples):
+            for j, message in enumerate(conversation if isinstance(conversation, list) else []):
+                content = message.get("content") if isinstance(message, dict) else None
+                if isinstance(content, dict):
+                    at: list[PathSeg] = ["messageExamples", i, j, "content", "inReplyTo"]
+                    places.append((at, content.get("inReplyTo")))
+    return [
+        CharacterIssue(format_path(at), f"got {describe_value(value)}", EXPECTED_UUID)
+        for at, value in places
+        if isinstance(value, str) and not is_uuid(value)
+    ]
 
 
 def _check_settings_secrets(data: dict[str, Any]) -> list[CharacterIssue]:

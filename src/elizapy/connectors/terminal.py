@@ -8,6 +8,7 @@ from pathlib import Path
 
 import anyio
 from rich.console import Console
+from rich.markup import escape
 
 from ..models.factory import gateway_from_settings
 from ..models.settings import SettingsSource
@@ -35,7 +36,7 @@ async def run_terminal_chat(character: Character, *, env: dict[str, str], db_pat
                       f"Type a message, or /exit to leave.", highlight=False)
         for m in earlier:
             who = name if m.entity_id == runtime.agent_id else user
-            console.print(f"[dim]{who}: {m.content.text}[/]", highlight=False)
+            console.print(f"[dim]{escape(who)}: {escape(m.content.text or '')}[/]", highlight=False)
     try:
         while True:
             line = await anyio.to_thread.run_sync(_read_line, interactive, user)
@@ -46,11 +47,12 @@ async def run_terminal_chat(character: Character, *, env: dict[str, str], db_pat
             with console.status(f"{name} is thinking…", spinner="dots") if interactive else _Null():
                 result = await conv.send(line.strip())
             if result.error:
-                console.print(f"[red]({result.error})[/]", highlight=False)
+                console.print(f"[red]({escape(result.error)})[/]", highlight=False)
             elif not result.responses:
                 console.print(f"[dim]({name} chose not to answer)[/]", highlight=False)
             for m in result.responses:
-                console.print(f"[bold cyan]{name}:[/] {m.content.text}", highlight=False, soft_wrap=True)
+                console.print(f"[bold cyan]{escape(name)}:[/] {escape(m.content.text or '')}", highlight=False,
+                              soft_wrap=True)
     finally:
         await runtime.stop()
         await runtime.store.close()

