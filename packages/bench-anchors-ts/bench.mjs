@@ -3,6 +3,7 @@
 // numbers can be stated as ratios taken in the same run.
 //
 //   node packages/bench-anchors-ts/bench.mjs --scenario P1|P2|P3 [--messages N] [--latency-ms L] [--reps R]
+//   node packages/bench-anchors-ts/bench.mjs --scenario P5 [--n 100000] [--dim 384] [--queries 200] [--seed 1]
 //
 // Exactly one JSON object goes to stdout; everything else (ours and ElizaOS's) goes to stderr.
 // See README.md beside this file for what each scenario measures and the 1.7.2 quirks it works around.
@@ -45,9 +46,13 @@ function fail(message, code = 1) {
 // arguments
 
 const USAGE = `usage: node bench.mjs --scenario P1|P2|P3 [--messages N] [--latency-ms L] [--reps R] [--warmup W]
+       node bench.mjs --scenario P5 [--n N] [--dim D] [--queries Q] [--seed S] [--load api|sql] [--batch B]
+                                   [--load-budget-s T]
   P1  per-message overhead, zero-latency model (N messages, default 200; W warm-up messages, default 10)
   P2  cold start in fresh child processes (R reps, default 5)
-  P3  4 independent lookups in multi-step mode, model latency L ms per call (default 200; R reps, default 3)`;
+  P3  4 independent lookups in multi-step mode, model latency L ms per call (default 200; R reps, default 3)
+  P5  vector search (pgvector in PGLite): N memories (default 100000) x D dims (default 384), Q queries
+      (default 200) through runtime.searchMemories, p50/p99 and recall@10 vs exact brute-force cosine`;
 
 function parseArgs(argv) {
   const out = {};
@@ -829,8 +834,8 @@ async function main() {
     return;
   }
   const scenario = String(args.scenario || '').toUpperCase();
-  const run = { P1: scenarioP1, P2: scenarioP2, P3: scenarioP3 }[scenario];
-  if (!run) fail(`--scenario must be P1, P2 or P3\n${USAGE}`, 2);
+  const run = { P1: scenarioP1, P2: scenarioP2, P3: scenarioP3, P5: scenarioP5 }[scenario];
+  if (!run) fail(`--scenario must be P1, P2, P3 or P5\n${USAGE}`, 2);
   const result = await run(args);
   finish(result);
 }

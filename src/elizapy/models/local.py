@@ -140,7 +140,7 @@ class LlamaEngine:
         try:
             out = fn(body, callback)
         except ValueError as exc:  # the binding validates some inputs before llama.cpp sees them
-            callback({"error": {"message": str(exc), "type": "invalid_request_error"}})
+            callback({"error": {"message": str(exc), "type": "invalid_request_error", "code": 400}})
             return
         if isinstance(out, dict):  # non-streaming bodies answer through the return value
             callback(out)
@@ -356,7 +356,7 @@ class LocalModelProvider:
     progress: bool = False
     """Show rich progress bars while assembling weights."""
     llama_params: dict[str, Any] | None = None
-    """Extra llama.cpp request fields merged into every generation (``top_k``, ``repeat_penalty``, ``seed``…)."""
+    """Extra llama.cpp request fields for every generation (``top_k``, ``repeat_penalty``, ``seed``…)."""
     name: str = "local"
     last_timings: dict[str, Any] | None = field(default=None, repr=False)
     """llama.cpp's timings for the last generation (prompt/predicted tokens per second)."""
@@ -637,6 +637,17 @@ def _unit(vec: Sequence[float]) -> list[float]:
     return [float(v) / norm for v in vec]
 
 
+def from_settings(get_setting: Callable[[str], Any], *, cache_dir: str | None = None,
+                  **overrides: Any) -> LocalModelProvider:
+    """The provider for ElizaOS-style settings (see :meth:`LocalModelProvider.from_settings`).
+
+    ``cache_dir`` (when given) wins over an ``ELIZAPY_CACHE_DIR`` setting.
+    """
+    if cache_dir is not None:
+        overrides["cache_dir"] = cache_dir
+    return LocalModelProvider.from_settings(get_setting, **overrides)
+
+
 def provider_from_mapping(settings: Mapping[str, Any], **overrides: Any) -> LocalModelProvider:
     """Convenience for a plain dict of settings (the CLI's environment)."""
     return LocalModelProvider.from_settings(settings.get, **overrides)
@@ -647,6 +658,7 @@ __all__ = [
     "LlamaEngine",
     "LocalModelProvider",
     "default_threads",
+    "from_settings",
     "get_engine",
     "loaded_engines",
     "provider_from_mapping",

@@ -22,17 +22,16 @@ import anyio
 import anyio.from_thread
 import anyio.lowlevel
 import anyio.to_thread
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, StreamingResponse
 
 from ..errors import ElizaError
 from ..types import ModelType
 from .local import LocalModelProvider
 
 
-def create_app(provider: LocalModelProvider) -> Any:
+def create_app(provider: LocalModelProvider) -> FastAPI:
     """A FastAPI app: ``/v1/models``, ``/v1/chat/completions``, ``/v1/completions``, ``/v1/embeddings``."""
-    from fastapi import FastAPI, Request
-    from fastapi.responses import JSONResponse, StreamingResponse
-
     app = FastAPI(title="elizapy local models", docs_url=None, redoc_url=None)
     created = int(time.time())
 

@@ -222,6 +222,7 @@ class Db:
         self._conn: sqlite3.Connection | None = None
         self._error: type[Exception] = sqlite3.Error
         self._vec_dims: set[int] = set()
+        self._mirrors: dict[int, Any] = {}
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -292,6 +293,7 @@ class Db:
                 self.run("INSERT INTO schema_version (version) VALUES (?)", (version,))
 
     def close(self) -> None:
+        self._mirrors.clear()
         conn, self._conn = self._conn, None
         if conn is not None:
             conn.close()
@@ -306,6 +308,7 @@ class Db:
         try:
             return self.conn.execute(sql, args).fetchall()
         except self._error as exc:
+            self._mirrors_stale()
             raise StoreError(f"SQLite error: {exc} (in: {_head(sql)})") from exc
 
     def one(self, sql: str, args: Sequence[Any] = ()) -> Row | None:
@@ -313,6 +316,7 @@ class Db:
             row: Row | None = self.conn.execute(sql, args).fetchone()
             return row
         except self._error as exc:
+            self._mirrors_stale()
             raise StoreError(f"SQLite error: {exc} (in: {_head(sql)})") from exc
 
     def run(self, sql: str, args: Sequence[Any] = ()) -> int:
@@ -320,12 +324,14 @@ class Db:
         try:
             return self.conn.execute(sql, args).rowcount
         except self._error as exc:
+            self._mirrors_stale()
             raise StoreError(f"SQLite error: {exc} (in: {_head(sql)})") from exc
 
     def run_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         try:
             self.conn.executemany(sql, rows)
         except self._error as exc:
+            self._mirrors_stale()
             raise StoreError(f"SQLite error: {exc} (in: {_head(sql)})") from exc
 
     @contextmanager
@@ -345,6 +351,7 @@ class Db:
         except BaseException:
             if self.conn.in_transaction:
                 self.conn.rollback()
+            self._mirrors_stale()
             raise
 
     # --- vector index tables ----------------------------------------------------------------------------
@@ -383,6 +390,45 @@ class Db:
                 f"WHEN old.dim = {dim} BEGIN DELETE FROM vec_{dim} WHERE rowid = old.memory_seq; END"
             )
         self._vec_dims.add(dim)
+
+
+    # --- in-memory int8 mirrors for large exact searches (see _sqlite_vectors) ---------------------------
+
+    def mirror(self, dim: int) -> Any | None:
+        """The refreshed mirror of ``dim``-sized vectors, or None when numpy is unavailable."""
+        try:
+            from ._sqlite_vectors import VectorMirror
+        except ImportError:
+            return None
+        mirror = self._mirrors.get(dim)
+        if mirror is None:
+            if not self._mirrors:
+                self._install_vector_triggers()
+            mirror = self._mirrors[dim] = VectorMirror(dim)
+        row = self.one("PRAGMA data_version")
+        mirror.refresh(self.conn, int(row[0]) if row else 0)
+        return mirror
+
+    def _install_vector_triggers(self) -> None:
+        conn = self.conn
+        conn.create_function("elizapy_vec_note", 3, self._vec_note, deterministic=False)
+        for name, event, body in (
+            ("ins", "INSERT", "SELECT elizapy_vec_note(new.memory_seq, new.dim, new.vector);"),
+            ("del", "DELETE", "SELECT elizapy_vec_note(old.memory_seq, old.dim, NULL);"),
+            ("upd", "UPDATE", "SELECT elizapy_vec_note(old.memory_seq, old.dim, NULL); "
+                              "SELECT elizapy_vec_note(new.memory_seq, new.dim, new.vector);"),
+        ):
+            self.run(f"CREATE TEMP TRIGGER IF NOT EXISTS elizapy_vec_{name} AFTER {event} ON main.embeddings "
+                     f"BEGIN {body} END")
+
+    def _vec_note(self, seq: int, dim: int, blob: bytes | None) -> None:
+        mirror = self._mirrors.get(dim)
+        if mirror is not None:
+            mirror.note(seq, blob)
+
+    def _mirrors_stale(self) -> None:
+        for mirror in self._mirrors.values():
+            mirror.stale = True
 
 
 def _head(sql: str) -> str:

@@ -241,11 +241,16 @@ class SqliteMemoryStore:
         match_threshold: float,
     ) -> builtins.list[tuple[Row, float | None]]:
         k = min(max(count * 8, 64), VEC0_K_MAX)
+        mirror = self._db.mirror(dim)
         while True:
-            nearest = self._db.all(
-                f"SELECT rowid, distance FROM vec_{dim} WHERE embedding MATCH ? AND k = ? ORDER BY distance",
-                (query, k),
-            )
+            if mirror is not None:
+                nearest = mirror.nearest(self._db.conn, query, k)
+            else:
+                nearest = self._db.all(
+                    f"SELECT rowid, distance FROM vec_{dim} WHERE embedding MATCH ? AND k = ? "
+                    "ORDER BY distance",
+                    (query, k),
+                )
             distances = {seq: distance for seq, distance in nearest}
             # CROSS JOIN pins the candidates as the outer loop: rowid lookups, never an index scan over
             # every memory of the table/agent.
