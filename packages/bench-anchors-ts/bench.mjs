@@ -825,6 +825,378 @@ async function scenarioP3(args) {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// P5: vector search over N memories x D dims, pgvector inside PGLite, through runtime.searchMemories
+//
+// The vectors come from a small, language-independent generator (spec and a test vector in README.md) so that
+// ElizaOS-Py can load bit-identical float32 vectors and compare its own search with this one.
+
+const P5_DIMS = [384, 512, 768, 1024, 1536, 3072]; // the embeddings table has one column per dimension
+const P5_TABLE = 'knowledge';
+const WEYL_GAMMA = 0x9e3779b9;
+const QUERY_STREAM_OFFSET = 0x80000000; // query stream = corpus stream from draw 2^31 on
+
+/** uint32 draw t (0-based) of the stream for `seed`: fmix32(seed + (t + 1) * gamma mod 2^32). Sequential form. */
+function makeU32Stream(seed) {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + WEYL_GAMMA) >>> 0;
+    let z = state;
+    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
+    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
+    return (z ^ (z >>> 16)) >>> 0;
+  };
+}
+
+/**
+ * Next `dim` draws as one L2-normalised float32 vector. Component: k = u >>> 11 (21 bits), x = (k - 2^20) / 2^20
+ * in [-1, 1). The sum of squares is exact in float64 for dim <= 8192 (every x*x is a multiple of 2^-40 and the
+ * total stays below 2^13), so its order does not matter; sqrt and division are correctly rounded; each component
+ * is then rounded to the nearest float32.
+ */
+function nextUnitVector(next, dim, out) {
+  const x = new Float64Array(dim);
+  let ss = 0;
+  for (let i = 0; i < dim; i++) {
+    x[i] = ((next() >>> 11) - 1048576) / 1048576;
+    ss += x[i] * x[i];
+  }
+  const norm = Math.sqrt(ss);
+  for (let i = 0; i < dim; i++) out[i] = norm > 0 ? x[i] / norm : 0; // Float32Array store rounds to nearest
+  return out;
+}
+
+/** `count` vectors of `dim` float32 components, row-major, from the stream for `seed`. */
+function generateVectors(seed, count, dim) {
+  const next = makeU32Stream(seed);
+  const flat = new Float32Array(count * dim);
+  for (let j = 0; j < count; j++) nextUnitVector(next, dim, flat.subarray(j * dim, (j + 1) * dim));
+  return flat;
+}
+
+/** Exact top-k by cosine (float64 arithmetic) of `q` against the first `n` rows of `flat`. Ties: lower index. */
+function bruteForceTopK(flat, norms, n, dim, q, k) {
+  let qq = 0;
+  for (let d = 0; d < dim; d++) qq += q[d] * q[d];
+  const qn = Math.sqrt(qq);
+  const bestIdx = new Int32Array(k).fill(-1);
+  const bestSim = new Float64Array(k).fill(-Infinity);
+  for (let i = 0; i < n; i++) {
+    const off = i * dim;
+    let dot = 0;
+    for (let d = 0; d < dim; d++) dot += flat[off + d] * q[d];
+    const sim = dot / (norms[i] * qn);
+    if (sim <= bestSim[k - 1]) continue;
+    let p = k - 1;
+    while (p > 0 && sim > bestSim[p - 1]) {
+      bestSim[p] = bestSim[p - 1];
+      bestIdx[p] = bestIdx[p - 1];
+      p--;
+    }
+    bestSim[p] = sim;
+    bestIdx[p] = i;
+  }
+  return { idx: Array.from(bestIdx), sim: Array.from(bestSim) };
+}
+
+function cosine(a, b) {
+  let dot = 0;
+  let aa = 0;
+  let bb = 0;
+  for (let d = 0; d < a.length; d++) {
+    dot += a[d] * b[d];
+    aa += a[d] * a[d];
+    bb += b[d] * b[d];
+  }
+  return dot / Math.sqrt(aa * bb);
+}
+
+/** What plugin-sql does to every vector before storing or searching it (MemoryStore.upsertEmbedding). */
+const elizaCleanVector = (v) => Array.from(v, (n) => (Number.isFinite(n) ? Number(n.toFixed(6)) : 0));
+
+const p5MemoryId = (i) => core.stringToUuid(`bench-p5-memory-${i}`);
+
+function p5Memory(runtime, dm, i, vec, createdAt) {
+  return {
+    id: p5MemoryId(i),
+    entityId: runtime.agentId,
+    agentId: runtime.agentId,
+    roomId: dm.roomId,
+    worldId: dm.worldId,
+    content: { text: `benchmark knowledge item ${i}`, source: 'bench' },
+    metadata: { type: 'custom', source: 'bench-p5', index: i },
+    embedding: Array.from(vec),
+    createdAt,
+  };
+}
+
+/** Load through the runtime: AgentRuntime.createMemory -> adapter.createMemory, `batch` calls in flight at a time. */
+async function p5LoadApi({ runtime, dm, flat, n, dim, batch, budgetMs, t0 }) {
+  let loaded = 0;
+  while (loaded < n) {
+    if (performance.now() - t0 > budgetMs) return { loaded, stoppedBy: 'load budget' };
+    const end = Math.min(n, loaded + batch);
+    const createdAt = Date.now();
+    const calls = [];
+    for (let i = loaded; i < end; i++) {
+      // unique=true is passed explicitly: with it undefined, 1.7.2 runs a similarity search (an exact scan of the
+      // whole table) before every insert to decide uniqueness, which makes a bulk load quadratic (see README)
+      const mem = p5Memory(runtime, dm, i, flat.subarray(i * dim, (i + 1) * dim), createdAt);
+      calls.push(runtime.createMemory(mem, P5_TABLE, true));
+    }
+    const settled = await Promise.allSettled(calls);
+    const firstFailure = settled.findIndex((r) => r.status === 'rejected');
+    if (firstFailure >= 0) {
+      // keep a contiguous prefix 0..k-1, so that `n` means "the first n vectors"
+      for (let j = firstFailure + 1; j < settled.length; j++) {
+        if (settled[j].status === 'fulfilled') await runtime.deleteMemory(p5MemoryId(loaded + j)).catch(() => {});
+      }
+      return { loaded: loaded + firstFailure, stoppedBy: `error: ${settled[firstFailure].reason?.message}` };
+    }
+    loaded = end;
+    if (loaded % 10000 < batch || loaded === n) {
+      log(`P5 load (api): ${loaded}/${n} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    }
+  }
+  return { loaded, stoppedBy: null };
+}
+
+/**
+ * Load with multi-row INSERTs on the adapter's own PGLite connection, one transaction per batch, into the same
+ * tables and columns plugin-sql writes (memories + embeddings.dim_<D>), vectors rounded as plugin-sql rounds them.
+ */
+async function p5LoadSql({ runtime, dm, client, flat, n, dim, batch, budgetMs, t0 }) {
+  let loaded = 0;
+  const col = `dim_${dim}`;
+  while (loaded < n) {
+    if (performance.now() - t0 > budgetMs) return { loaded, stoppedBy: 'load budget' };
+    const end = Math.min(n, loaded + batch);
+    const createdAt = new Date().toISOString();
+    const memValues = [];
+    const memParams = [];
+    const embValues = [];
+    const embParams = [];
+    for (let i = loaded; i < end; i++) {
+      const m = p5Memory(runtime, dm, i, flat.subarray(i * dim, (i + 1) * dim), createdAt);
+      const b = memParams.length;
+      memValues.push(
+        `($${b + 1}, $${b + 2}, $${b + 3}::jsonb, $${b + 4}::jsonb, $${b + 5}, $${b + 6}, $${b + 7}, $${b + 8}, true, $${b + 9})`,
+      );
+      memParams.push(m.id, P5_TABLE, JSON.stringify(m.content), JSON.stringify(m.metadata), m.entityId, m.agentId,
+        m.roomId, m.worldId, createdAt);
+      const e = embParams.length;
+      embValues.push(`($${e + 1}, $${e + 2}, $${e + 3}::vector)`);
+      embParams.push(randomUUID(), m.id, JSON.stringify(elizaCleanVector(m.embedding)));
+    }
+    try {
+      await client.transaction(async (tx) => {
+        await tx.query(
+          'INSERT INTO memories (id, type, content, metadata, entity_id, agent_id, room_id, world_id, "unique", created_at) ' +
+            `VALUES ${memValues.join(', ')}`,
+          memParams,
+        );
+        await tx.query(`INSERT INTO embeddings (id, memory_id, ${col}) VALUES ${embValues.join(', ')}`, embParams);
+      });
+    } catch (err) {
+      return { loaded, stoppedBy: `error: ${err.message}` };
+    }
+    loaded = end;
+    if (loaded % 10000 < batch || loaded === n) {
+      log(`P5 load (sql): ${loaded}/${n} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    }
+  }
+  return { loaded, stoppedBy: null };
+}
+
+/** Indexes on the embeddings table, and the plan of the exact SQL plugin-sql sent for one search. */
+async function p5IndexReport(client, capturedSearch) {
+  const { rows } = await client.query(
+    "SELECT indexname, indexdef FROM pg_indexes WHERE tablename IN ('embeddings', 'memories') ORDER BY tablename, indexname",
+  );
+  const ann = rows.filter((r) => /using\s+(hnsw|ivfflat)/i.test(r.indexdef));
+  let plan = [];
+  if (capturedSearch) {
+    const res = await client.query(`EXPLAIN ${capturedSearch.sql}`, capturedSearch.params);
+    plan = res.rows.map((r) => r['QUERY PLAN']);
+  }
+  const planText = plan.join('\n');
+  const scan = /Index Scan using (\S+)/.exec(planText);
+  const annUsed = ann.find((r) => planText.includes(r.indexname));
+  let index;
+  if (annUsed) index = `${/using\s+(hnsw|ivfflat)/i.exec(annUsed.indexdef)[1].toLowerCase()} (${annUsed.indexname})`;
+  else if (ann.length) index = `none used (ANN index ${ann.map((r) => r.indexname).join(', ')} exists, plan does not use it)`;
+  else if (/Seq Scan on embeddings/.test(planText)) index = 'none (exact: sequential scan of embeddings + top-N sort)';
+  else index = `none (no hnsw/ivfflat index; plan: ${scan ? `index scan ${scan[1]}` : 'see explain'})`;
+  return {
+    index,
+    ann_indexes: ann.map((r) => r.indexdef),
+    embeddings_indexes: rows.filter((r) => /ON public\.embeddings|ON embeddings/.test(r.indexdef)).map((r) => r.indexname),
+    explain: plan,
+  };
+}
+
+async function scenarioP5(args) {
+  const nRequested = intArg(args, 'n', 100000, 1);
+  const dim = intArg(args, 'dim', EMBEDDING_DIM, 1);
+  if (!P5_DIMS.includes(dim)) fail(`--dim must be one of ${P5_DIMS.join(', ')} (plugin-sql's vector columns)`, 2);
+  const nQueries = intArg(args, 'queries', 200, 1);
+  const seed = intArg(args, 'seed', 1, 0);
+  if (seed > 0xffffffff) fail('--seed must fit in 32 bits', 2);
+  const loadMode = args.load || 'api';
+  if (!['api', 'sql'].includes(loadMode)) fail('--load must be api or sql', 2);
+  const batch = intArg(args, 'batch', loadMode === 'api' ? 100 : 500, 1);
+  const budgetS = intArg(args, 'load-budget-s', 3600, 1);
+  const warmupQueries = Math.min(5, nQueries);
+  const k = 10;
+
+  await importElizaOS();
+  const tGen = performance.now();
+  const flat = generateVectors(seed, nRequested, dim);
+  const queries = generateVectors((seed + QUERY_STREAM_OFFSET) >>> 0, nQueries, dim);
+  log(`P5: generated ${nRequested} + ${nQueries} vectors x ${dim} in ${((performance.now() - tGen) / 1000).toFixed(1)} s`);
+
+  const counter = new ModelCounter();
+  const model = makeModelPlugin(counter, { latencyMs: () => 0, text: () => SINGLE_REPLY_XML });
+  // the runtime learns the embedding dimension from this probe during initialize() (ensureEmbeddingDimension)
+  model.models[core.ModelType.TEXT_EMBEDDING] = async () => {
+    counter.add(core.ModelType.TEXT_EMBEDDING);
+    return new Array(dim).fill(0.01);
+  };
+  const pgDir = freshPgDir('p5');
+  const agent = await startAgent({ pgDir, plugins: [model] });
+  try {
+    const { runtime } = agent;
+    const client = runtime.adapter.manager?.getConnection?.();
+    if (!client?.query) throw new Error('cannot reach the PGLite connection of the plugin-sql adapter');
+    const dm = await openDm(runtime, 'p5');
+
+    // load
+    const memBefore = process.memoryUsage().rss;
+    const tLoad = performance.now();
+    const loadArgs = { runtime, dm, client, flat, n: nRequested, dim, batch, budgetMs: budgetS * 1000, t0: tLoad };
+    const { loaded, stoppedBy } = loadMode === 'api' ? await p5LoadApi(loadArgs) : await p5LoadSql(loadArgs);
+    const loadS = (performance.now() - tLoad) / 1000;
+    if (loaded < 1) throw new Error(`nothing could be loaded (${stoppedBy})`);
+    const n = loaded;
+    const { rows: countRows } = await client.query(
+      'SELECT count(*)::int AS c FROM memories m JOIN embeddings e ON e.memory_id = m.id WHERE m.type = $1 AND m.agent_id = $2',
+      [P5_TABLE, runtime.agentId],
+    );
+    if (countRows[0].c !== n) throw new Error(`expected ${n} memories with embeddings in the database, found ${countRows[0].c}`);
+    const { rows: sizeRows } = await client.query(
+      "SELECT pg_total_relation_size('embeddings')::bigint AS e, pg_total_relation_size('memories')::bigint AS m",
+    );
+    log(`P5: loaded ${n}/${nRequested} in ${loadS.toFixed(1)} s${stoppedBy ? ` (stopped: ${stoppedBy})` : ''}`);
+
+    // search through the runtime, as an agent's provider does; capture the SQL plugin-sql sends for EXPLAIN
+    const search = (q) =>
+      runtime.searchMemories({ tableName: P5_TABLE, embedding: Array.from(q), count: k, match_threshold: 0 });
+    let captured = null;
+    const origQuery = client.query;
+    client.query = function capture(sqlText, params, ...rest) {
+      if (!captured && typeof sqlText === 'string' && sqlText.includes('<=>')) captured = { sql: sqlText, params };
+      return origQuery.call(this, sqlText, params, ...rest);
+    };
+    try {
+      for (let j = 0; j < warmupQueries; j++) await search(queries.subarray(j * dim, (j + 1) * dim));
+    } finally {
+      client.query = origQuery;
+    }
+    const lat = [];
+    const results = [];
+    for (let j = 0; j < nQueries; j++) {
+      const q = queries.subarray(j * dim, (j + 1) * dim);
+      const t0 = performance.now();
+      const res = await search(q);
+      lat.push(performance.now() - t0);
+      results.push(res);
+    }
+    log(`P5: ${nQueries} searches, p50 ${quantile(lat, 0.5).toFixed(1)} ms`);
+
+    // recall@10 against exact cosine on the generated float32 vectors (what ElizaOS-Py loads)
+    const tBrute = performance.now();
+    const norms = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      let s = 0;
+      for (let d = 0; d < dim; d++) s += flat[i * dim + d] ** 2;
+      norms[i] = Math.sqrt(s);
+    }
+    const idOf = new Map();
+    for (let i = 0; i < n; i++) idOf.set(p5MemoryId(i), i);
+    let hits = 0;
+    let tieTolerantHits = 0;
+    let short = 0;
+    let maxSimErr = 0;
+    let exactTop1 = 0;
+    for (let j = 0; j < nQueries; j++) {
+      const q = queries.subarray(j * dim, (j + 1) * dim);
+      const truth = bruteForceTopK(flat, norms, n, dim, q, k);
+      const want = new Set(truth.idx.filter((i) => i >= 0));
+      const got = results[j].map((m) => idOf.get(m.id));
+      if (got.length < Math.min(k, n)) short += 1;
+      if (got[0] === truth.idx[0]) exactTop1 += 1;
+      const kth = truth.sim[Math.min(k, n) - 1];
+      for (let r = 0; r < got.length; r++) {
+        const i = got[r];
+        if (i === undefined) continue;
+        if (want.has(i)) hits += 1;
+        const exact = cosine(flat.subarray(i * dim, (i + 1) * dim), q);
+        if (exact >= kth - 1e-5) tieTolerantHits += 1; // as good as the true k-th up to the 6-decimal rounding
+        maxSimErr = Math.max(maxSimErr, Math.abs(exact - Number(results[j][r].similarity)));
+      }
+    }
+    const denom = nQueries * Math.min(k, n);
+    log(`P5: brute force for recall in ${((performance.now() - tBrute) / 1000).toFixed(1)} s`);
+
+    const idx = await p5IndexReport(client, captured);
+    const out = {
+      scenario: 'P5',
+      n,
+      dim,
+      queries: nQueries,
+      p50_ms: round(quantile(lat, 0.5)),
+      p99_ms: round(quantile(lat, 0.99)),
+      recall_at_10: round(hits / denom, 4),
+      load_s: round(loadS, 2),
+      index: idx.index,
+      version: EXPECTED_VERSION,
+      n_requested: nRequested,
+      complete: n === nRequested,
+      ...(n === nRequested ? {} : { note: `only ${n} of ${nRequested} vectors could be loaded (${stoppedBy})` }),
+      mean_ms: round(mean(lat)),
+      p90_ms: round(quantile(lat, 0.9)),
+      min_ms: round(Math.min(...lat)),
+      max_ms: round(Math.max(...lat)),
+      recall_at_10_tie_tolerant: round(tieTolerantHits / denom, 4),
+      top1_agreement: round(exactTop1 / nQueries, 4),
+      short_results: short,
+      similarity_max_abs_err: Number(maxSimErr.toExponential(2)),
+      load_mode:
+        loadMode === 'api'
+          ? `runtime.createMemory(memory, '${P5_TABLE}', unique=true), ${batch} in flight per batch`
+          : `multi-row INSERT into memories + embeddings.dim_${dim} on the adapter's PGLite connection, ${batch} rows per transaction`,
+      load_rows_per_s: round(n / loadS, 1),
+      search_call: `runtime.searchMemories({tableName: '${P5_TABLE}', embedding, count: ${k}, match_threshold: 0})`,
+      warmup_queries: warmupQueries,
+      seed,
+      query_seed: (seed + QUERY_STREAM_OFFSET) >>> 0,
+      generator: 'fmix32-weyl/21-bit, L2-normalised float32 (README.md)',
+      embeddings_table_mb: round(Number(sizeRows[0].e) / 2 ** 20, 1),
+      memories_table_mb: round(Number(sizeRows[0].m) / 2 ** 20, 1),
+      rss_mb_before_load: round(memBefore / 2 ** 20, 0),
+      rss_mb_after: round(process.memoryUsage().rss / 2 ** 20, 0),
+      ann_indexes: idx.ann_indexes,
+      embeddings_indexes: idx.embeddings_indexes,
+      explain: idx.explain,
+      node: process.version,
+    };
+    return out;
+  } finally {
+    await stopAgent(agent);
+    removeDir(pgDir);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 
 async function main() {
   const args = parseArgs(process.argv.slice(2));

@@ -16,7 +16,9 @@ from rich.markup import escape
 from . import __version__
 from .errors import ConfigError, ElizaError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="ElizaOS-Py: Python-native ElizaOS agents.")
+app = typer.Typer(
+    add_completion=False, no_args_is_help=True, help="ElizaOS-Py: Python-native ElizaOS agents."
+)
 console = Console()
 err = Console(stderr=True)
 
@@ -87,8 +89,9 @@ def chat(
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Talk to an agent in the terminal; history is stored, so a restart continues the conversation."""
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
     try:
         anyio.run(_chat, character, user, room, db, env_file)
     except (ElizaError, ConfigError) as exc:
@@ -107,8 +110,15 @@ async def _chat(character_file: Path, user: str, room: str, db: Path | None, env
         err.print(f"[yellow]warning:[/] {escape(str(w))}")
     path = db or data_dir(env) / f"{character.name.lower().replace(' ', '-')}.db"
     path.parent.mkdir(parents=True, exist_ok=True)
-    await run_terminal_chat(character, env=env, db_path=path, user=user, room=room, console=console,
-                            interactive=sys.stdin.isatty())
+    await run_terminal_chat(
+        character,
+        env=env,
+        db_path=path,
+        user=user,
+        room=room,
+        console=console,
+        interactive=sys.stdin.isatty(),
+    )
 
 
 def main() -> None:

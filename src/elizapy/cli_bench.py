@@ -26,7 +26,9 @@ def _fmt(v: Any) -> str:
 
 @app.command()
 def perf(
-    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object keyed by scenario id")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="print one JSON object keyed by scenario id")
+    ] = False,
     only: Annotated[str | None, typer.Option(help="comma-separated scenario ids, e.g. P1,P3")] = None,
 ) -> None:
     """Run the performance suite (P1…P8) and print ours vs anchor with the ratio."""
@@ -38,14 +40,24 @@ def perf(
     if as_json:
         print(json.dumps(results, default=str))
         return
-    table = Table(title=f"ElizaOS-Py vs ElizaOS TS 1.7.2 — {time.strftime('%Y-%m-%d')}, "
-                        f"{platform.machine()}, Python {sys.version.split()[0]}")
+    table = Table(
+        title=f"ElizaOS-Py vs ElizaOS TS 1.7.2 — {time.strftime('%Y-%m-%d')}, "
+        f"{platform.machine()}, Python {sys.version.split()[0]}"
+    )
     for col in ("id", "scenario", "ours", "TS anchor", "ratio", "unit", "goal", "met"):
         table.add_column(col)
     for sid, r in results.items():
         met = {True: "[green]yes[/]", False: "[red]no[/]", None: "–"}[r.get("met")]
-        table.add_row(sid, r.get("name", ""), _fmt(r.get("ours")), _fmt(r.get("anchor")), _fmt(r.get("ratio")),
-                      _fmt(r.get("unit")), _fmt(r.get("goal")), met)
+        table.add_row(
+            sid,
+            r.get("name", ""),
+            _fmt(r.get("ours")),
+            _fmt(r.get("anchor")),
+            _fmt(r.get("ratio")),
+            _fmt(r.get("unit")),
+            _fmt(r.get("goal")),
+            met,
+        )
     Console().print(table)
     for sid, r in results.items():
         if r.get("anchor_error") and r.get("ours") is not None:

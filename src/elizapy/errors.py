@@ -27,8 +27,9 @@ class ConfigError(ElizaError):
 
 
 class CharacterError(ConfigError):
-    def __init__(self, message: str, *, file: str | None = None, path: str | None = None,
-                 expected: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, file: str | None = None, path: str | None = None, expected: str | None = None
+    ) -> None:
         self.file = file
         self.path = path
         self.expected = expected

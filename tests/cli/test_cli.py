@@ -1,4 +1,4 @@
-"""The ``elizapy`` command line, run as a user would (a subprocess), against a fake OpenAI-compatible server."""
+"""The ``elizapy`` command line, run as a user would (a subprocess), against a fake OpenAI server."""
 
 from __future__ import annotations
 
@@ -13,10 +13,18 @@ from tests.models.fake_openai import FakeOpenAI
 EXAMPLES = Path(__file__).parents[2] / "examples" / "characters"
 
 
-def elizapy(*args: str, stdin: str = "", env: dict[str, str] | None = None, cwd: Path | None = None
-            ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "elizapy.cli", *args], input=stdin, capture_output=True, text=True,
-                          timeout=120, env={**os.environ, **(env or {})}, cwd=cwd)
+def elizapy(
+    *args: str, stdin: str = "", env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "elizapy.cli", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
+    )
 
 
 def test_check_valid_character_prints_one_line_with_agent_id():
@@ -29,7 +37,9 @@ def test_check_valid_character_prints_one_line_with_agent_id():
 
 def test_check_bad_character_names_field_and_fails(tmp_path):
     bad = tmp_path / "bad.json"
-    bad.write_text(json.dumps({"name": "X", "bio": "ok", "messageExamples": [[{"name": "a", "content": {"text": 5}}]]}))
+    bad.write_text(
+        json.dumps({"name": "X", "bio": "ok", "messageExamples": [[{"name": "a", "content": {"text": 5}}]]})
+    )
     out = elizapy("check", str(bad))
     assert out.returncode != 0
     assert "bad.json" in out.stderr and "messageExamples[0][0].content.text" in out.stderr
@@ -46,17 +56,27 @@ def test_check_invalid_json_reports_position(tmp_path):
 
 
 def test_chat_persists_history_across_restarts(tmp_path, fake_openai: FakeOpenAI):
-    env = {"OPENAI_BASE_URL": fake_openai.base_url, "OPENAI_API_KEY": "sk-test", "OPENAI_EMBEDDING_DIMENSIONS": "384",
-           "ELIZAPY_DATA_DIR": str(tmp_path / "data"), "MODEL_PROVIDER": "openai"}
-    fake_openai.reply("<response><thought>t</thought><actions>REPLY</actions><text>Nice to meet you, Zed.</text>"
-                      "</response>")
-    first = elizapy("chat", "--character", str(EXAMPLES / "sage.json"), stdin="My name is Zed.\n", env=env,
-                    cwd=tmp_path)
+    env = {
+        "OPENAI_BASE_URL": fake_openai.base_url,
+        "OPENAI_API_KEY": "sk-test",
+        "OPENAI_EMBEDDING_DIMENSIONS": "384",
+        "ELIZAPY_DATA_DIR": str(tmp_path / "data"),
+        "MODEL_PROVIDER": "openai",
+    }
+    fake_openai.reply(
+        "<response><thought>t</thought><actions>REPLY</actions><text>Nice to meet you, Zed.</text></response>"
+    )
+    first = elizapy(
+        "chat", "--character", str(EXAMPLES / "sage.json"), stdin="My name is Zed.\n", env=env, cwd=tmp_path
+    )
     assert first.returncode == 0, first.stderr
     assert "Nice to meet you, Zed." in first.stdout
-    fake_openai.reply("<response><thought>t</thought><actions>REPLY</actions><text>You are Zed.</text></response>")
-    second = elizapy("chat", "--character", str(EXAMPLES / "sage.json"), stdin="What is my name?\n", env=env,
-                     cwd=tmp_path)
+    fake_openai.reply(
+        "<response><thought>t</thought><actions>REPLY</actions><text>You are Zed.</text></response>"
+    )
+    second = elizapy(
+        "chat", "--character", str(EXAMPLES / "sage.json"), stdin="What is my name?\n", env=env, cwd=tmp_path
+    )
     assert second.returncode == 0, second.stderr
     assert "You are Zed." in second.stdout
     chats = [r for r in fake_openai.requests if r.path.endswith("/chat/completions")]
@@ -66,8 +86,12 @@ def test_chat_persists_history_across_restarts(tmp_path, fake_openai: FakeOpenAI
 
 
 def test_chat_without_any_model_says_what_it_needs(tmp_path):
-    env = {"MODEL_PROVIDER": "openai", "OPENAI_API_KEY": "", "OPENAI_BASE_URL": "",
-           "ELIZAPY_DATA_DIR": str(tmp_path)}
+    env = {
+        "MODEL_PROVIDER": "openai",
+        "OPENAI_API_KEY": "",
+        "OPENAI_BASE_URL": "",
+        "ELIZAPY_DATA_DIR": str(tmp_path),
+    }
     out = elizapy("chat", "--character", str(EXAMPLES / "sage.json"), stdin="hi\n", env=env, cwd=tmp_path)
     assert out.returncode != 0
     assert "OPENAI_API_KEY" in out.stderr and "Traceback" not in out.stderr

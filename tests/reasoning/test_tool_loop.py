@@ -15,7 +15,9 @@ from elizapy.types import ModelType
 
 
 def tool_messages(request: TextRequest) -> dict[str, str]:
-    return {m.tool_call_id: m.content or "" for m in request.messages or [] if m.role == "tool" and m.tool_call_id}
+    return {
+        m.tool_call_id: m.content or "" for m in request.messages or [] if m.role == "tool" and m.tool_call_id
+    }
 
 
 async def test_three_independent_calls_in_one_turn_run_concurrently(make_runtime):
@@ -32,17 +34,26 @@ async def test_three_independent_calls_in_one_turn_run_concurrently(make_runtime
             await all_started.wait()
         return f"{topic}: found"
 
-    model = ScriptedModel([
-        tool_calls_reply(("lookup", {"topic": "a"}), ("lookup", {"topic": "b"}), ("lookup", {"topic": "c"})),
-        lambda mt, req: TextResult(text="all: " + ", ".join(sorted(tool_messages(req).values()))),
-    ])
-    rt = await make_runtime(model, plugins=[Plugin(name="t", actions=[lookup])], settings={"REASONER": "tools"})
+    model = ScriptedModel(
+        [
+            tool_calls_reply(
+                ("lookup", {"topic": "a"}), ("lookup", {"topic": "b"}), ("lookup", {"topic": "c"})
+            ),
+            lambda mt, req: TextResult(text="all: " + ", ".join(sorted(tool_messages(req).values()))),
+        ]
+    )
+    rt = await make_runtime(
+        model, plugins=[Plugin(name="t", actions=[lookup])], settings={"REASONER": "tools"}
+    )
     result = await Conversation(rt).send("look up a, b and c")
     assert sorted(started) == ["a", "b", "c"]
     assert result.text == "all: a: found, b: found, c: found"
     assert len(model.calls) == 2
-    assert tool_messages(model.calls[1].request) == {"call_1": "a: found", "call_2": "b: found",
-                                                     "call_3": "c: found"}
+    assert tool_messages(model.calls[1].request) == {
+        "call_1": "a: found",
+        "call_2": "b: found",
+        "call_3": "c: found",
+    }
 
 
 async def test_dependent_calls_across_turns_replan(make_runtime):
@@ -62,12 +73,15 @@ async def test_dependent_calls_across_turns_replan(make_runtime):
             return tool_calls_reply(("find_user", {"name": "bob"}))
         if len(results) == 1:
             user_id = json.loads(results[0])["user_id"]
-            return TextResult(tool_calls=[tool_calls_reply(("get_orders", {"user_id": user_id})).tool_calls[0]])
+            return TextResult(
+                tool_calls=[tool_calls_reply(("get_orders", {"user_id": user_id})).tool_calls[0]]
+            )
         return TextResult(text=f"Bob has: {results[1]}")
 
     model = FunctionModel(brain)
-    rt = await make_runtime(model, plugins=[Plugin(name="t", actions=[find_user, get_orders])],
-                            settings={"REASONER": "tools"})
+    rt = await make_runtime(
+        model, plugins=[Plugin(name="t", actions=[find_user, get_orders])], settings={"REASONER": "tools"}
+    )
     result = await Conversation(rt).send("what did bob order?")
     assert result.text == "Bob has: orders of u-bob: #1, #2"
     assert [r.text for r in result.action_results] == ['{"user_id": "u-bob"}', "orders of u-bob: #1, #2"]
@@ -80,9 +94,15 @@ async def test_failing_tool_becomes_error_result_the_model_sees(make_runtime):
         """Fails."""
         raise RuntimeError("database unavailable")
 
-    model = ScriptedModel([tool_calls_reply(("flaky", {"x": 1})),
-                           lambda mt, req: TextResult(text="sorry: " + tool_messages(req)["call_1"])])
-    rt = await make_runtime(model, plugins=[Plugin(name="t", actions=[flaky])], settings={"REASONER": "tools"})
+    model = ScriptedModel(
+        [
+            tool_calls_reply(("flaky", {"x": 1})),
+            lambda mt, req: TextResult(text="sorry: " + tool_messages(req)["call_1"]),
+        ]
+    )
+    rt = await make_runtime(
+        model, plugins=[Plugin(name="t", actions=[flaky])], settings={"REASONER": "tools"}
+    )
     result = await Conversation(rt).send("try it")
     assert "ERROR" in result.text and "database unavailable" in result.text
     assert result.action_results[0].success is False
@@ -94,8 +114,12 @@ async def test_invalid_arguments_are_reported_not_raised(make_runtime):
         """Add."""
         return a + b
 
-    model = ScriptedModel([tool_calls_reply(("add", {"a": "not a number"})),
-                           lambda mt, req: TextResult(text=tool_messages(req)["call_1"])])
+    model = ScriptedModel(
+        [
+            tool_calls_reply(("add", {"a": "not a number"})),
+            lambda mt, req: TextResult(text=tool_messages(req)["call_1"]),
+        ]
+    )
     rt = await make_runtime(model, plugins=[Plugin(name="t", actions=[add])], settings={"REASONER": "tools"})
     result = await Conversation(rt).send("add")
     assert result.text.startswith("ERROR: invalid arguments")
@@ -129,10 +153,16 @@ async def test_identical_repeated_call_is_refused(make_runtime):
         runs += 1
         return "sunny"
 
-    model = ScriptedModel([tool_calls_reply(("weather", {"city": "Oslo"})),
-                           tool_calls_reply(("weather", {"city": "Oslo"})),
-                           lambda mt, req: TextResult(text=list(tool_messages(req).values())[-1])])
-    rt = await make_runtime(model, plugins=[Plugin(name="t", actions=[weather])], settings={"REASONER": "tools"})
+    model = ScriptedModel(
+        [
+            tool_calls_reply(("weather", {"city": "Oslo"})),
+            tool_calls_reply(("weather", {"city": "Oslo"})),
+            lambda mt, req: TextResult(text=list(tool_messages(req).values())[-1]),
+        ]
+    )
+    rt = await make_runtime(
+        model, plugins=[Plugin(name="t", actions=[weather])], settings={"REASONER": "tools"}
+    )
     result = await Conversation(rt).send("weather?")
     assert runs == 1
     assert result.text.startswith("REFUSED") and "sunny" in result.text
@@ -145,8 +175,9 @@ async def test_per_tool_timeout(make_runtime):
         await anyio.sleep_forever()
         return ""
 
-    model = ScriptedModel([tool_calls_reply(("hang", {})),
-                           lambda mt, req: TextResult(text=tool_messages(req)["call_1"])])
+    model = ScriptedModel(
+        [tool_calls_reply(("hang", {})), lambda mt, req: TextResult(text=tool_messages(req)["call_1"])]
+    )
     rt = await make_runtime(model, plugins=[Plugin(name="t", actions=[hang])])
     rt.reasoner = ToolLoopReasoner(limits=LoopLimits(tool_timeout_s=0.05))
     result = await Conversation(rt).send("go")
@@ -168,7 +199,9 @@ async def test_supersede_cancels_running_loop(make_runtime):
         return ""
 
     model = ScriptedModel([tool_calls_reply(("long_job", {})), TextResult(text="fresh")])
-    rt = await make_runtime(model, plugins=[Plugin(name="t", actions=[long_job])], settings={"REASONER": "tools"})
+    rt = await make_runtime(
+        model, plugins=[Plugin(name="t", actions=[long_job])], settings={"REASONER": "tools"}
+    )
     conv = Conversation(rt)
     out = {}
 
@@ -191,19 +224,28 @@ async def test_json_mode_for_models_without_native_tools(make_runtime):
         """Square a number."""
         return x * x
 
-    model = ScriptedModel([
-        '```json\n{"thought": "compute", "tool_calls": [{"tool": "square", "arguments": {"x": 7}}], '
-        '"final_answer": ""}\n```',
-        lambda mt, req: '{"thought": "done", "tool_calls": [], "final_answer": "7 squared is '
-                        + ("49" if "-> 49" in (req.messages or [])[-1].content else "?") + '"}',
-    ])
-    rt = await make_runtime(model, plugins=[Plugin(name="t", actions=[square])], settings={"TOOL_CALLING": "json"})
+    model = ScriptedModel(
+        [
+            '```json\n{"thought": "compute", "tool_calls": [{"tool": "square", "arguments": {"x": 7}}], '
+            '"final_answer": ""}\n```',
+            lambda mt, req: (
+                '{"thought": "done", "tool_calls": [], "final_answer": "7 squared is '
+                + ("49" if "-> 49" in (req.messages or [])[-1].content else "?")
+                + '"}'
+            ),
+        ]
+    )
+    rt = await make_runtime(
+        model, plugins=[Plugin(name="t", actions=[square])], settings={"TOOL_CALLING": "json"}
+    )
     rt.reasoner = ToolLoopReasoner()
     result = await Conversation(rt).send("square 7")
     assert result.text == "7 squared is 49"
     schema = model.calls[0].request.response_schema
     assert schema is not None
-    assert schema["properties"]["tool_calls"]["items"]["anyOf"][0]["properties"]["tool"] == {"const": "square"}
+    assert schema["properties"]["tool_calls"]["items"]["anyOf"][0]["properties"]["tool"] == {
+        "const": "square"
+    }
     assert model.calls[0].request.tools is None
 
 

@@ -15,20 +15,34 @@ RuntimeFactory = Callable[..., Any]
 
 @pytest.fixture
 def character() -> Character:
-    return Character(name="Ada", bio=["Ada is a careful assistant.", "Ada likes precise answers."],
-                     system="Answer briefly.")
+    return Character(
+        name="Ada",
+        bio=["Ada is a careful assistant.", "Ada likes precise answers."],
+        system="Answer briefly.",
+    )
 
 
 @pytest.fixture
 async def make_runtime(character: Character) -> AsyncIterator[RuntimeFactory]:
     made: list[AgentRuntime] = []
 
-    async def factory(model: ScriptedModel, *, plugins: Sequence[Plugin] = (), store: SqliteStore | None = None,
-                      char: Character | None = None, settings: dict[str, Any] | None = None) -> AgentRuntime:
+    async def factory(
+        model: ScriptedModel,
+        *,
+        plugins: Sequence[Plugin] = (),
+        store: SqliteStore | None = None,
+        char: Character | None = None,
+        settings: dict[str, Any] | None = None,
+    ) -> AgentRuntime:
         gateway = ModelGateway()
         gateway.register_provider(model)
-        rt = AgentRuntime(char or character, store=store or SqliteStore(":memory:"), models=gateway,
-                          plugins=plugins, settings=settings)
+        rt = AgentRuntime(
+            char or character,
+            store=store or SqliteStore(":memory:"),
+            models=gateway,
+            plugins=plugins,
+            settings=settings,
+        )
         await rt.initialize()
         made.append(rt)
         return rt

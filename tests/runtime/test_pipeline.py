@@ -30,7 +30,9 @@ async def test_single_reply_is_one_model_call_and_is_stored(make_runtime):
     assert result.stats.calls_by_type == {"TEXT_LARGE": 1}
     history = await conv.history()
     assert [(m.entity_id == rt.agent_id, m.content.text) for m in history] == [
-        (False, "hi Ada"), (True, "Hello there!")]
+        (False, "hi Ada"),
+        (True, "Hello there!"),
+    ]
     assert history[1].content.in_reply_to == history[0].id
     # the prompt carried the character and the message
     assert "Ada is a careful assistant." in model.prompts[0]
@@ -63,11 +65,14 @@ async def test_three_action_chain_reads_earlier_results(make_runtime):
         await callback(Content(text=f"the number was {first.data['number']}"))
         return ActionResult(text="reported")
 
-    plugin = Plugin(name="chain", actions=[
-        Action(name="FETCH", description="fetch", handler=fetch),
-        Action(name="DOUBLE", description="double", handler=double),
-        Action(name="REPORT", description="report", handler=report),
-    ])
+    plugin = Plugin(
+        name="chain",
+        actions=[
+            Action(name="FETCH", description="fetch", handler=fetch),
+            Action(name="DOUBLE", description="double", handler=double),
+            Action(name="REPORT", description="report", handler=report),
+        ],
+    )
     model = ScriptedModel([xml_reply("", actions=["FETCH", "DOUBLE", "REPORT"])])
     rt = await make_runtime(model, plugins=[plugin])
     result = await Conversation(rt).send("go")
@@ -87,7 +92,9 @@ async def test_failing_provider_is_isolated_and_reported(make_runtime):
     async def fine(runtime, message, state):
         return {"text": "FINE PROVIDER TEXT", "values": {"fine": 1}}
 
-    plugin = Plugin(name="p", providers=[Provider(name="BROKEN", get=broken), Provider(name="FINE", get=fine)])
+    plugin = Plugin(
+        name="p", providers=[Provider(name="BROKEN", get=broken), Provider(name="FINE", get=fine)]
+    )
     model = ScriptedModel([xml_reply("still here")])
     rt = await make_runtime(model, plugins=[plugin])
     errors: list[object] = []
@@ -108,8 +115,13 @@ async def test_failing_action_becomes_error_result_and_chain_continues(make_runt
         prev = options.action_context.previous_results[-1]
         await callback(Content(text=f"previous failed: {prev.error}"))
 
-    plugin = Plugin(name="p", actions=[Action(name="BOOM", description="", handler=boom),
-                                       Action(name="AFTER", description="", handler=after)])
+    plugin = Plugin(
+        name="p",
+        actions=[
+            Action(name="BOOM", description="", handler=boom),
+            Action(name="AFTER", description="", handler=after),
+        ],
+    )
     rt = await make_runtime(ScriptedModel([xml_reply("", actions=["BOOM", "AFTER"])]), plugins=[plugin])
     result = await Conversation(rt).send("x")
     assert result.action_results[0].success is False
@@ -118,8 +130,9 @@ async def test_failing_action_becomes_error_result_and_chain_continues(make_runt
 
 
 async def test_group_room_should_respond_ignore(make_runtime):
-    model = ScriptedModel(["<response><name>Ada</name><reasoning>not for me</reasoning>"
-                           "<action>IGNORE</action></response>"])
+    model = ScriptedModel(
+        ["<response><name>Ada</name><reasoning>not for me</reasoning><action>IGNORE</action></response>"]
+    )
     rt = await make_runtime(model)
     conv = Conversation(rt, channel_type=ChannelType.GROUP, room_name="lobby")
     result = await conv.send("anyone seen my keys?")
@@ -223,11 +236,14 @@ async def test_evaluators_run_in_parallel_after_reply(make_runtime):
     async def never_valid(runtime, message, state):
         return False
 
-    plugin = Plugin(name="e", evaluators=[
-        Evaluator(name="E1", description="", handler=ev),
-        Evaluator(name="E2", description="", handler=ev, validate=never_valid, always_run=True),
-        Evaluator(name="E3", description="", handler=ev, validate=never_valid),
-    ])
+    plugin = Plugin(
+        name="e",
+        evaluators=[
+            Evaluator(name="E1", description="", handler=ev),
+            Evaluator(name="E2", description="", handler=ev, validate=never_valid, always_run=True),
+            Evaluator(name="E3", description="", handler=ev, validate=never_valid),
+        ],
+    )
     rt = await make_runtime(ScriptedModel([xml_reply("done")]), plugins=[plugin])
     await Conversation(rt).send("hi")
     assert ran == ["done", "done"]
@@ -236,8 +252,14 @@ async def test_evaluators_run_in_parallel_after_reply(make_runtime):
 async def test_events_are_emitted_in_order(make_runtime):
     seen: list[str] = []
     rt = await make_runtime(ScriptedModel([xml_reply("hello", actions=["REPLY", "NONE"], thought="t")]))
-    for ev in (EventType.RUN_STARTED, EventType.MESSAGE_RECEIVED, EventType.ACTION_STARTED,
-               EventType.ACTION_COMPLETED, EventType.MESSAGE_SENT, EventType.RUN_ENDED):
+    for ev in (
+        EventType.RUN_STARTED,
+        EventType.MESSAGE_RECEIVED,
+        EventType.ACTION_STARTED,
+        EventType.ACTION_COMPLETED,
+        EventType.MESSAGE_SENT,
+        EventType.RUN_ENDED,
+    ):
         rt.events.on(ev, lambda payload, ev=ev: seen.append(f"{ev.value}:{payload.get('action', '')}"))
     await Conversation(rt).send("hi")
     assert seen[0] == "RUN_STARTED:" and seen[1] == "MESSAGE_RECEIVED:" and seen[-1] == "RUN_ENDED:"
@@ -249,8 +271,12 @@ async def test_reply_after_actions_uses_their_results(make_runtime):
         return ActionResult(text="the weather is sunny")
 
     plugin = Plugin(name="w", actions=[Action(name="WEATHER", description="", handler=lookup)])
-    model = ScriptedModel([xml_reply("", actions=["WEATHER", "REPLY"]),
-                           "<response><thought>ok</thought><text>It is sunny.</text></response>"])
+    model = ScriptedModel(
+        [
+            xml_reply("", actions=["WEATHER", "REPLY"]),
+            "<response><thought>ok</thought><text>It is sunny.</text></response>",
+        ]
+    )
     rt = await make_runtime(model, plugins=[plugin])
     result = await Conversation(rt).send("weather?")
     assert result.text == "It is sunny."
@@ -261,9 +287,13 @@ async def test_validate_filters_actions_shown_to_model(make_runtime):
     async def no(runtime, message, state):
         return False
 
-    plugin = Plugin(name="v", actions=[
-        Action(name="SECRET_OP", description="hidden", handler=lambda rt, m: None, validate=no),
-        Action(name="VISIBLE_OP", description="shown", handler=lambda rt, m: None)])
+    plugin = Plugin(
+        name="v",
+        actions=[
+            Action(name="SECRET_OP", description="hidden", handler=lambda rt, m: None, validate=no),
+            Action(name="VISIBLE_OP", description="shown", handler=lambda rt, m: None),
+        ],
+    )
     model = ScriptedModel([xml_reply("ok")])
     rt = await make_runtime(model, plugins=[plugin])
     await Conversation(rt).send("hi")
@@ -303,7 +333,9 @@ async def test_history_survives_restart(tmp_path, make_runtime):
 
 
 async def test_character_template_override_is_used(make_runtime, character):
-    char = character.model_copy(update={"templates": {"messageHandlerTemplate": "CUSTOM {{agentName}} TEMPLATE"}})
+    char = character.model_copy(
+        update={"templates": {"messageHandlerTemplate": "CUSTOM {{agentName}} TEMPLATE"}}
+    )
     model = ScriptedModel([xml_reply("ok")])
     rt = await make_runtime(model, char=char)
     await Conversation(rt).send("hi")

@@ -193,7 +193,9 @@ class TestMemories:
         assert plain.embedding is None
         (full,) = await store.memories.list(table="messages", room_id=room_id, with_embeddings=True)
         assert full.embedding is not None and math.isclose(full.embedding[1], vec(1, 2)[1], rel_tol=1e-6)
-        (by_rooms,) = await store.memories.list_by_rooms(table="messages", room_ids=[room_id], with_embeddings=True)
+        (by_rooms,) = await store.memories.list_by_rooms(
+            table="messages", room_ids=[room_id], with_embeddings=True
+        )
         assert by_rooms.embedding is not None
         got = await store.memories.get(m.id or "")
         assert got is not None and got.embedding is not None

@@ -30,8 +30,13 @@ def force_knn_path(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 async def add(store: SqliteStore, vec: list[float], text: str, room: str | None = None) -> str:
-    m = Memory(id=new_uuid(), entity_id=new_uuid(), room_id=room or new_uuid(), content=Content(text=text),
-               embedding=vec)
+    m = Memory(
+        id=new_uuid(),
+        entity_id=new_uuid(),
+        room_id=room or new_uuid(),
+        content=Content(text=text),
+        embedding=vec,
+    )
     await store.memories.create(m, "docs")
     return m.id or ""
 

@@ -2,7 +2,8 @@
 
 Every scenario returns ``{ours, anchor, ratio, unit, goal, met, ...}``; ``ratio`` is anchor/ours for
 lower-is-better metrics (so "25" means 25× faster than TS). Anchors come from
-``packages/bench-anchors-ts/bench.mjs`` (real @elizaos/core from npm); when node or its packages are missing the
+``packages/bench-anchors-ts/bench.mjs`` (real @elizaos/core from npm); when node or its packages are missing
+the
 anchor is ``None`` and the reason is recorded, never replaced by a remembered number.
 """
 
@@ -43,8 +44,9 @@ def _met(value: float | None, goal: float, *, lower_is_better: bool) -> bool | N
     return value <= goal if lower_is_better else value >= goal
 
 
-def run_anchor(scenario: str, *args: str, anchors_dir: Path = ANCHORS_DIR, timeout_s: float = 600
-               ) -> tuple[dict[str, Any] | None, str | None]:
+def run_anchor(
+    scenario: str, *args: str, anchors_dir: Path = ANCHORS_DIR, timeout_s: float = 600
+) -> tuple[dict[str, Any] | None, str | None]:
     """Run one TS anchor scenario; returns (result, None) or (None, reason)."""
     node = shutil.which("node")
     script = anchors_dir / "bench.mjs"
@@ -53,8 +55,13 @@ def run_anchor(scenario: str, *args: str, anchors_dir: Path = ANCHORS_DIR, timeo
     if not (anchors_dir / "node_modules").is_dir():
         return None, f"run `npm ci --prefix {anchors_dir}` first"
     try:
-        proc = subprocess.run([node, str(script), "--scenario", scenario, *args], capture_output=True,
-                              text=True, timeout=timeout_s, env={**os.environ, "LOG_LEVEL": "fatal"})
+        proc = subprocess.run(
+            [node, str(script), "--scenario", scenario, *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            env={**os.environ, "LOG_LEVEL": "fatal"},
+        )
     except subprocess.TimeoutExpired:
         return None, f"TS anchor {scenario} timed out after {timeout_s:g}s"
     if proc.returncode != 0:
@@ -66,6 +73,7 @@ def run_anchor(scenario: str, *args: str, anchors_dir: Path = ANCHORS_DIR, timeo
 
 
 # --- P1: per-message overhead --------------------------------------------------------------------------
+
 
 async def _p1_ours(messages: int, db_dir: Path) -> dict[str, Any]:
     model = ScriptedModel([xml_reply("Sure, here is the answer.", thought="simple")], repeat_last=True)
@@ -89,9 +97,12 @@ async def _p1_ours(messages: int, db_dir: Path) -> dict[str, Any]:
     await rt.store.close()
     if replies != messages:
         raise RuntimeError(f"P1: {replies} replies for {messages} messages")
-    return {"p50_ms": percentile(times, 50), "p90_ms": percentile(times, 90),
-            "text_model_calls_per_reply": text_calls / messages,
-            "embedding_batches_per_reply": model.embed_calls / (messages + 20)}
+    return {
+        "p50_ms": percentile(times, 50),
+        "p90_ms": percentile(times, 90),
+        "text_model_calls_per_reply": text_calls / messages,
+        "embedding_batches_per_reply": model.embed_calls / (messages + 20),
+    }
 
 
 def p1(messages: int = 300, reps: int = 3) -> Scenario:
@@ -107,13 +118,22 @@ def p1(messages: int = 300, reps: int = 3) -> Scenario:
     anchor_p50 = anchor.get("p50_ms") if anchor else None
     ratio = anchor_p50 / ours if anchor_p50 else None
     met = ours <= 2.0 and (ratio is None or ratio >= 25) and runs[0]["text_model_calls_per_reply"] == 1
-    return {"name": "per-message overhead (zero-latency model, SQLite)", "ours": round(ours, 3),
-            "anchor": anchor_p50, "ratio": ratio and round(ratio, 1), "unit": "ms p50",
-            "goal": "<= 2 ms p50, >= 25x TS, 1 model call per simple reply", "met": met,
-            "ours_p90": round(statistics.median(r["p90_ms"] for r in runs), 3), "reps_p50": p50s,
-            "noisy": noisy(p50s), "ours_model_calls_per_reply": runs[0]["text_model_calls_per_reply"],
-            "ours_embedding_batches_per_reply": round(runs[0]["embedding_batches_per_reply"], 2),
-            "anchor_detail": anchor, "anchor_error": why}
+    return {
+        "name": "per-message overhead (zero-latency model, SQLite)",
+        "ours": round(ours, 3),
+        "anchor": anchor_p50,
+        "ratio": ratio and round(ratio, 1),
+        "unit": "ms p50",
+        "goal": "<= 2 ms p50, >= 25x TS, 1 model call per simple reply",
+        "met": met,
+        "ours_p90": round(statistics.median(r["p90_ms"] for r in runs), 3),
+        "reps_p50": p50s,
+        "noisy": noisy(p50s),
+        "ours_model_calls_per_reply": runs[0]["text_model_calls_per_reply"],
+        "ours_embedding_batches_per_reply": round(runs[0]["embedding_batches_per_reply"], 2),
+        "anchor_detail": anchor,
+        "anchor_error": why,
+    }
 
 
 # --- P2: cold start -------------------------------------------------------------------------------------
@@ -140,21 +160,35 @@ def p2(reps: int = 5) -> Scenario:
     with tempfile.TemporaryDirectory() as d:
         for r in range(reps):
             t0 = time.perf_counter()
-            out = subprocess.run([sys.executable, "-c", _COLD, str(Path(d) / f"cold{r}.db")], capture_output=True,
-                                 text=True, check=True)
+            out = subprocess.run(
+                [sys.executable, "-c", _COLD, str(Path(d) / f"cold{r}.db")],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
             totals.append(time.perf_counter() - t0)
             inproc.append(float(out.stdout.strip().splitlines()[-1]))
     ours = statistics.median(totals)
     anchor, why = run_anchor("P2", "--reps", "3")
     anchor_s = anchor.get("p50_s") if anchor else None
-    return {"name": "cold start to a ready agent (process spawn to initialized, no model load)",
-            "ours": round(ours, 3), "anchor": anchor_s, "ratio": anchor_s and round(anchor_s / ours, 1),
-            "unit": "s", "goal": "<= 0.5 s", "met": ours <= 0.5, "ours_import_init_s": round(
-                statistics.median(inproc), 3), "reps": [round(t, 3) for t in totals], "noisy": noisy(totals),
-            "anchor_detail": anchor, "anchor_error": why}
+    return {
+        "name": "cold start to a ready agent (process spawn to initialized, no model load)",
+        "ours": round(ours, 3),
+        "anchor": anchor_s,
+        "ratio": anchor_s and round(anchor_s / ours, 1),
+        "unit": "s",
+        "goal": "<= 0.5 s",
+        "met": ours <= 0.5,
+        "ours_import_init_s": round(statistics.median(inproc), 3),
+        "reps": [round(t, 3) for t in totals],
+        "noisy": noisy(totals),
+        "anchor_detail": anchor,
+        "anchor_error": why,
+    }
 
 
 # --- P3: 4 independent lookups at 200 ms model latency -------------------------------------------------
+
 
 def _lookup_tools() -> list[Any]:
     def make(name: str) -> Any:
@@ -170,13 +204,23 @@ def _lookup_tools() -> list[Any]:
 
 async def _p3_ours(latency_ms: float) -> dict[str, Any]:
     names = ["lookup_weather", "lookup_stock", "lookup_news", "lookup_calendar"]
-    model = ScriptedModel([tool_calls_reply(*[(n, {"query": "today"}) for n in names]),
-                           TextResult(text="Here is your briefing.")], latency_s=latency_ms / 1000)
+    model = ScriptedModel(
+        [
+            tool_calls_reply(*[(n, {"query": "today"}) for n in names]),
+            TextResult(text="Here is your briefing."),
+        ],
+        latency_s=latency_ms / 1000,
+    )
     gateway = ModelGateway()
     gateway.register_provider(model)
-    rt = AgentRuntime(BENCH_CHARACTER, store=SqliteStore(":memory:"), models=gateway,
-                      plugins=[Plugin(name="lookups", actions=_lookup_tools())], reasoner=ToolLoopReasoner(),
-                      settings={"EMBED_MESSAGES": False})
+    rt = AgentRuntime(
+        BENCH_CHARACTER,
+        store=SqliteStore(":memory:"),
+        models=gateway,
+        plugins=[Plugin(name="lookups", actions=_lookup_tools())],
+        reasoner=ToolLoopReasoner(),
+        settings={"EMBED_MESSAGES": False},
+    )
     await rt.initialize()
     t0 = time.perf_counter()
     result = await Conversation(rt).send("Give me my morning briefing: weather, stocks, news, calendar.")
@@ -193,16 +237,24 @@ def p3(latency_ms: float = 200, reps: int = 3) -> Scenario:
     anchor_ms = anchor.get("wall_ms") if anchor else None
     ratio = anchor_ms / ours if anchor_ms else None
     calls = runs[0]["model_calls"]
-    return {"name": f"4 independent lookups, {latency_ms:g} ms per model call (TS multi-step vs tool loop)",
-            "ours": round(ours, 1), "anchor": anchor_ms, "ratio": ratio and round(ratio, 2), "unit": "ms wall",
-            "goal": "2 model calls, >= 2.5x lower wall time than TS",
-            "met": calls == 2 and runs[0]["actions_run"] == 4 and (ratio is None or ratio >= 2.5),
-            "ours_model_calls": calls, "ours_actions_run": runs[0]["actions_run"],
-            "anchor_model_calls": anchor.get("model_calls") if anchor else None,
-            "anchor_detail": anchor, "anchor_error": why}
+    return {
+        "name": f"4 independent lookups, {latency_ms:g} ms per model call (TS multi-step vs tool loop)",
+        "ours": round(ours, 1),
+        "anchor": anchor_ms,
+        "ratio": ratio and round(ratio, 2),
+        "unit": "ms wall",
+        "goal": "2 model calls, >= 2.5x lower wall time than TS",
+        "met": calls == 2 and runs[0]["actions_run"] == 4 and (ratio is None or ratio >= 2.5),
+        "ours_model_calls": calls,
+        "ours_actions_run": runs[0]["actions_run"],
+        "anchor_model_calls": anchor.get("model_calls") if anchor else None,
+        "anchor_detail": anchor,
+        "anchor_error": why,
+    }
 
 
 # --- P7: idle agent footprint ---------------------------------------------------------------------------
+
 
 def p7(agents: int = 1000, reps: int = 3) -> Scenario:
     gateway = ModelGateway()
@@ -224,18 +276,33 @@ def p7(agents: int = 1000, reps: int = 3) -> Scenario:
         tracemalloc.stop()
         del built
     t, m = statistics.median(times_us), statistics.median(mem_kib)
-    return {"name": f"idle agent footprint ({agents} agents, one shared model gateway)", "ours": round(t, 2),
-            "anchor": None, "ratio": None, "unit": "us/agent", "goal": "<= 20 us and <= 10 KiB per agent",
-            "met": t <= 20 and m <= 10, "ours_kib_per_agent": round(m, 2), "reps_us": [round(x, 2) for x in times_us],
-            "noisy": noisy(times_us), "anchor_error": "no TS anchor for this scenario (Agno measured 9.5 us / 3.7 KiB)"}
+    return {
+        "name": f"idle agent footprint ({agents} agents, one shared model gateway)",
+        "ours": round(t, 2),
+        "anchor": None,
+        "ratio": None,
+        "unit": "us/agent",
+        "goal": "<= 20 us and <= 10 KiB per agent",
+        "met": t <= 20 and m <= 10,
+        "ours_kib_per_agent": round(m, 2),
+        "reps_us": [round(x, 2) for x in times_us],
+        "noisy": noisy(times_us),
+        "anchor_error": "no TS anchor for this scenario (Agno measured 9.5 us / 3.7 KiB)",
+    }
 
 
 SCENARIOS: dict[str, Callable[[], Scenario]] = {"P1": p1, "P2": p2, "P3": p3, "P7": p7}
-PENDING = {"P4": "tau2 harness (issue 7)", "P5": "vector search 100k x 384 (issue 8)",
-           "P6": "sidekick round trip (issue 5)", "P8": "scale-out throughput (issue 9)"}
+PENDING = {
+    "P4": "tau2 harness (issue 7)",
+    "P5": "vector search 100k x 384 (issue 8)",
+    "P6": "sidekick round trip (issue 5)",
+    "P8": "scale-out throughput (issue 9)",
+}
 
 
-def run_all(only: list[str] | None = None, progress: Callable[[str], None] | None = None) -> dict[str, Scenario]:
+def run_all(
+    only: list[str] | None = None, progress: Callable[[str], None] | None = None
+) -> dict[str, Scenario]:
     out: dict[str, Scenario] = {}
     for sid, fn in SCENARIOS.items():
         if only and sid not in only:
@@ -245,6 +312,14 @@ def run_all(only: list[str] | None = None, progress: Callable[[str], None] | Non
         out[sid] = fn()
     for sid, why in PENDING.items():
         if not only or sid in only:
-            out[sid] = {"name": why, "ours": None, "anchor": None, "ratio": None, "unit": None, "goal": None,
-                        "met": None, "anchor_error": "not implemented yet"}
+            out[sid] = {
+                "name": why,
+                "ours": None,
+                "anchor": None,
+                "ratio": None,
+                "unit": None,
+                "goal": None,
+                "met": None,
+                "anchor_error": "not implemented yet",
+            }
     return dict(sorted(out.items()))

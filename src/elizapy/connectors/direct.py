@@ -14,10 +14,18 @@ from ..types import UUID, ChannelType, Content, Memory, create_unique_uuid, new_
 
 
 class Conversation:
-    def __init__(self, runtime: AgentRuntime, *, user_name: str = "user", room_name: str = "direct",
-                 channel_type: ChannelType = ChannelType.DM, source: str = "direct",
-                 user_id: UUID | None = None, room_id: UUID | None = None,
-                 deliver: DeliverFn | None = None) -> None:
+    def __init__(
+        self,
+        runtime: AgentRuntime,
+        *,
+        user_name: str = "user",
+        room_name: str = "direct",
+        channel_type: ChannelType = ChannelType.DM,
+        source: str = "direct",
+        user_id: UUID | None = None,
+        room_id: UUID | None = None,
+        deliver: DeliverFn | None = None,
+    ) -> None:
         self.runtime = runtime
         self.user_name = user_name
         self.source = source
@@ -27,16 +35,32 @@ class Conversation:
         self.room_name = room_name
         self.deliver = deliver
 
-    async def send(self, text: str, *, entity_id: UUID | None = None, user_name: str | None = None,
-                   message_id: UUID | None = None, **extra: Any) -> MessageResult:
+    async def send(
+        self,
+        text: str,
+        *,
+        entity_id: UUID | None = None,
+        user_name: str | None = None,
+        message_id: UUID | None = None,
+        **extra: Any,
+    ) -> MessageResult:
         entity = entity_id or self.user_id
-        await self.runtime.ensure_connection(entity_id=entity, room_id=self.room_id,
-                                             user_name=user_name or self.user_name,
-                                             name=user_name or self.user_name, source=self.source,
-                                             type=self.channel_type)
-        message = Memory(id=message_id or new_uuid(), entity_id=entity, agent_id=self.runtime.agent_id,
-                         room_id=self.room_id, created_at=now_ms(),
-                         content=Content(text=text, source=self.source, channel_type=self.channel_type, **extra))
+        await self.runtime.ensure_connection(
+            entity_id=entity,
+            room_id=self.room_id,
+            user_name=user_name or self.user_name,
+            name=user_name or self.user_name,
+            source=self.source,
+            type=self.channel_type,
+        )
+        message = Memory(
+            id=message_id or new_uuid(),
+            entity_id=entity,
+            agent_id=self.runtime.agent_id,
+            room_id=self.room_id,
+            created_at=now_ms(),
+            content=Content(text=text, source=self.source, channel_type=self.channel_type, **extra),
+        )
         return await self.runtime.messages.handle(message, self.deliver)
 
     async def history(self, count: int = 50) -> list[Memory]:

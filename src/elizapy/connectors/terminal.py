@@ -20,10 +20,21 @@ from .direct import Conversation
 EXIT_WORDS = frozenset({"/exit", "/quit", "exit", "quit"})
 
 
-async def run_terminal_chat(character: Character, *, env: dict[str, str], db_path: Path, user: str, room: str,
-                            console: Console, interactive: bool) -> None:
-    settings = SettingsSource(character_settings=dict(character.settings or {}),
-                              character_secrets=dict(character.secrets or {}), env=env)
+async def run_terminal_chat(
+    character: Character,
+    *,
+    env: dict[str, str],
+    db_path: Path,
+    user: str,
+    room: str,
+    console: Console,
+    interactive: bool,
+) -> None:
+    settings = SettingsSource(
+        character_settings=dict(character.settings or {}),
+        character_secrets=dict(character.secrets or {}),
+        env=env,
+    )
     t0 = time.perf_counter()
     gateway = gateway_from_settings(settings, cache_dir=env.get("ELIZAPY_CACHE_DIR"))
     runtime = AgentRuntime(character, store=SqliteStore(db_path), models=gateway, env=env)
@@ -32,8 +43,11 @@ async def run_terminal_chat(character: Character, *, env: dict[str, str], db_pat
     earlier = await conv.history(count=6)
     name = character.name
     if interactive:
-        console.print(f"[bold]{name}[/] is ready ({(time.perf_counter() - t0):.1f}s). "
-                      f"Type a message, or /exit to leave.", highlight=False)
+        console.print(
+            f"[bold]{name}[/] is ready ({(time.perf_counter() - t0):.1f}s). "
+            f"Type a message, or /exit to leave.",
+            highlight=False,
+        )
         for m in earlier:
             who = name if m.entity_id == runtime.agent_id else user
             console.print(f"[dim]{escape(who)}: {escape(m.content.text or '')}[/]", highlight=False)
@@ -51,8 +65,11 @@ async def run_terminal_chat(character: Character, *, env: dict[str, str], db_pat
             elif not result.responses:
                 console.print(f"[dim]({name} chose not to answer)[/]", highlight=False)
             for m in result.responses:
-                console.print(f"[bold cyan]{escape(name)}:[/] {escape(m.content.text or '')}", highlight=False,
-                              soft_wrap=True)
+                console.print(
+                    f"[bold cyan]{escape(name)}:[/] {escape(m.content.text or '')}",
+                    highlight=False,
+                    soft_wrap=True,
+                )
     finally:
         await runtime.stop()
         await runtime.store.close()

@@ -2,7 +2,8 @@
 
 ElizaOS's ``useModel(type, params)`` indirection is kept (it is the good part of its design): callers name a
 :class:`~elizapy.types.ModelType`, the gateway picks the highest-priority provider.
-Under it, providers get typed requests so native tool calling, JSON-schema output and streaming need no stringly-typed params.
+Under it, providers get typed requests so native tool calling, JSON-schema output and streaming need no
+stringly-typed params.
 """
 
 from __future__ import annotations

@@ -28,8 +28,10 @@ def gateway_from_settings(get_setting: GetSetting, *, cache_dir: str | None = No
 
         provider = from_settings(get_setting)
         if provider is None:
-            raise ConfigError("MODEL_PROVIDER=openai needs OPENAI_API_KEY or OPENAI_BASE_URL "
-                              "(in the character settings, .env or the environment)")
+            raise ConfigError(
+                "MODEL_PROVIDER=openai needs OPENAI_API_KEY or OPENAI_BASE_URL "
+                "(in the character settings, .env or the environment)"
+            )
         gateway.register_provider(provider)
         return gateway
     try:

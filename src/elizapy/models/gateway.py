@@ -47,13 +47,15 @@ class ModelGateway:
         self._by_type: dict[ModelType, list[_Registration]] = {}
         self._order = 0
 
-    def register_provider(self, provider: ModelProvider, *, priority: int = 0,
-                          types: Sequence[ModelType] | None = None) -> None:
+    def register_provider(
+        self, provider: ModelProvider, *, priority: int = 0, types: Sequence[ModelType] | None = None
+    ) -> None:
         for mt in types or provider.model_types:
             self._add(ModelType(mt), _Registration(priority, self._next(), provider, None, provider.name))
 
-    def register_handler(self, model_type: ModelType | str, handler: RawHandler, *, provider: str = "plugin",
-                         priority: int = 0) -> None:
+    def register_handler(
+        self, model_type: ModelType | str, handler: RawHandler, *, provider: str = "plugin", priority: int = 0
+    ) -> None:
         self._add(ModelType(model_type), _Registration(priority, self._next(), None, handler, provider))
 
     def has(self, model_type: ModelType | str) -> bool:
@@ -82,8 +84,9 @@ class ModelGateway:
             raise NoModelHandler(f"no model handler registered for {model_type.value}")
         return regs[0]
 
-    async def generate(self, model_type: ModelType | str, request: TextRequest, *, runtime: Any = None
-                       ) -> TextResult:
+    async def generate(
+        self, model_type: ModelType | str, request: TextRequest, *, runtime: Any = None
+    ) -> TextResult:
         mt = ModelType(model_type)
         reg = self._pick(mt)
         if reg.provider is not None:
@@ -115,8 +118,9 @@ class ModelGateway:
         assert reg.raw is not None
         return [list(await reg.raw(runtime, {"text": t})) for t in texts]
 
-    async def use_model(self, model_type: ModelType | str, params: dict[str, Any] | str, *,
-                        runtime: Any = None) -> Any:
+    async def use_model(
+        self, model_type: ModelType | str, params: dict[str, Any] | str, *, runtime: Any = None
+    ) -> Any:
         """ElizaOS-compatible call: text types return a string, embeddings a vector, OBJECT types a dict."""
         mt = ModelType(model_type)
         if isinstance(params, str):

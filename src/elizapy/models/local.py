@@ -461,9 +461,11 @@ class LocalModelProvider:
         tokens = 0
         for start in range(0, len(texts), batch):
             part = list(texts[start : start + batch])
-            with anyio.fail_after(self.timeout_s):
+            with anyio.move_on_after(self.timeout_s) as scope:
                 vecs, used = await anyio.to_thread.run_sync(self._embed_batch, loaded, part,
                                                             abandon_on_cancel=True)
+            if scope.cancelled_caught:
+                raise ModelError(f"local {loaded.label} embeddings timed out after {self.timeout_s:g}s")
             out.extend(vecs)
             tokens += used
         return out, tokens
@@ -559,8 +561,7 @@ class LocalModelProvider:
                                          progress=self.progress)
             except ModelError as exc:
                 raise ModelError(f"{exc} (run `elizapy models prepare {ref.name}` while online)") from exc
-        weights.inspect_gguf(report.path)
-        return str(report.path)
+        return str(report.path)  # pinned by sha256: no structural check needed
 
     def _load_chat(self, ref: _ModelRef) -> _Loaded:
         path = self._resolve(ref)

@@ -13,7 +13,7 @@ import hashlib
 import inspect
 import math
 import re
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import anyio
@@ -60,8 +60,13 @@ class _TestModelBase:
     @property
     def model_types(self) -> frozenset[ModelType]:
         return frozenset(ModelType) - {
-            ModelType.IMAGE, ModelType.TRANSCRIPTION, ModelType.TEXT_TO_SPEECH, ModelType.AUDIO,
-            ModelType.VIDEO, ModelType.IMAGE_DESCRIPTION, ModelType.TEXT_TOKENIZER_ENCODE,
+            ModelType.IMAGE,
+            ModelType.TRANSCRIPTION,
+            ModelType.TEXT_TO_SPEECH,
+            ModelType.AUDIO,
+            ModelType.VIDEO,
+            ModelType.IMAGE_DESCRIPTION,
+            ModelType.TEXT_TOKENIZER_ENCODE,
             ModelType.TEXT_TOKENIZER_DECODE,
         }
 
@@ -93,8 +98,15 @@ class _TestModelBase:
 class ScriptedModel(_TestModelBase):
     """Replies from ``replies`` in order; a callable entry is called with ``(model_type, request)``."""
 
-    def __init__(self, replies: Sequence[Reply | ReplyFn] = (), *, name: str = "scripted",
-                 embedding_dim: int = 384, latency_s: float = 0.0, repeat_last: bool = False) -> None:
+    def __init__(
+        self,
+        replies: Sequence[Reply | ReplyFn] = (),
+        *,
+        name: str = "scripted",
+        embedding_dim: int = 384,
+        latency_s: float = 0.0,
+        repeat_last: bool = False,
+    ) -> None:
         super().__init__(name=name, embedding_dim=embedding_dim, latency_s=latency_s)
         self._replies = list(replies)
         self._next = 0
@@ -107,8 +119,10 @@ class ScriptedModel(_TestModelBase):
         self.calls.append(RecordedCall(model_type, request))
         if self._next >= len(self._replies):
             if not (self.repeat_last and self._replies):
-                raise ModelError(f"ScriptedModel exhausted after {len(self._replies)} replies "
-                                 f"(unexpected {model_type.value} call)")
+                raise ModelError(
+                    f"ScriptedModel exhausted after {len(self._replies)} replies "
+                    f"(unexpected {model_type.value} call)"
+                )
             entry = self._replies[-1]
         else:
             entry = self._replies[self._next]
@@ -125,8 +139,9 @@ class ScriptedModel(_TestModelBase):
 class FunctionModel(_TestModelBase):
     """Replies with ``fn(model_type, request)`` (sync or async)."""
 
-    def __init__(self, fn: ReplyFn, *, name: str = "function", embedding_dim: int = 384,
-                 latency_s: float = 0.0) -> None:
+    def __init__(
+        self, fn: ReplyFn, *, name: str = "function", embedding_dim: int = 384, latency_s: float = 0.0
+    ) -> None:
         super().__init__(name=name, embedding_dim=embedding_dim, latency_s=latency_s)
         self.fn = fn
 
@@ -138,8 +153,9 @@ class FunctionModel(_TestModelBase):
         return await self._finish(request, reply)
 
 
-def xml_reply(text: str, *, actions: Sequence[str] = ("REPLY",), thought: str = "",
-              providers: Sequence[str] = ()) -> str:
+def xml_reply(
+    text: str, *, actions: Sequence[str] = ("REPLY",), thought: str = "", providers: Sequence[str] = ()
+) -> str:
     """An ElizaOS message-handler answer, for scripting the XML reasoner."""
     return (
         "<response>\n"
@@ -151,7 +167,9 @@ def xml_reply(text: str, *, actions: Sequence[str] = ("REPLY",), thought: str = 
     )
 
 
-def tool_calls_reply(*calls: tuple[str, dict[str, object]], text: str = "") -> TextResult:
+def tool_calls_reply(*calls: tuple[str, Mapping[str, object]], text: str = "") -> TextResult:
     """A native tool-calling answer with ids ``call_1``, ``call_2``…"""
-    return TextResult(text=text, tool_calls=[ToolCall(id=f"call_{i}", name=n, arguments=dict(a))
-                                             for i, (n, a) in enumerate(calls, 1)])
+    return TextResult(
+        text=text,
+        tool_calls=[ToolCall(id=f"call_{i}", name=n, arguments=dict(a)) for i, (n, a) in enumerate(calls, 1)],
+    )

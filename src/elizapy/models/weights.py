@@ -446,6 +446,14 @@ def _parse_gguf(p: Path, mm: mmap.mmap, size: int, keep_arrays: bool) -> GGUFInf
             return string()
         if vtype == _ARRAY:
             etype, count = take("I"), take("Q")
+            if etype == _STRING and not keep:  # token lists: walk the lengths only
+                for _ in range(count):
+                    if pos + 8 > size:
+                        break
+                    pos += 8 + struct.unpack_from("<Q", mm, pos)[0]
+                if pos > size:
+                    raise ConfigError(f"{p} is truncated inside its GGUF metadata")
+                return None
             if etype in _SCALAR and not keep:
                 width = struct.calcsize("<" + _SCALAR[etype])
                 if pos + width * count > size:

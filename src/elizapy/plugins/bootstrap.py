@@ -20,8 +20,15 @@ RECENT_MESSAGE_COUNT = 20
 
 # --- actions ----------------------------------------------------------------------------------------------
 
-async def _reply(runtime: AgentRuntime, message: Memory, state: State, options: ActionOptions,
-                 callback: HandlerCallback, responses: list[Memory]) -> ActionResult:
+
+async def _reply(
+    runtime: AgentRuntime,
+    message: Memory,
+    state: State,
+    options: ActionOptions,
+    callback: HandlerCallback,
+    responses: list[Memory],
+) -> ActionResult:
     """First in a chain, REPLY sends the planned text (no extra model call); after other actions it writes
     a fresh reply that can use their results."""
     planned = responses[0].content if responses else Content()
@@ -29,19 +36,28 @@ async def _reply(runtime: AgentRuntime, message: Memory, state: State, options: 
     if not previous and planned.text:
         text, thought = planned.text, planned.thought or ""
     else:
-        template = (runtime.character.templates or {}).get("replyTemplate") or DEFAULT_TEMPLATES["replyTemplate"]
+        template = (runtime.character.templates or {}).get("replyTemplate") or DEFAULT_TEMPLATES[
+            "replyTemplate"
+        ]
         results = "\n".join(f"- {r.text or r.error or ''}" for r in previous if (r.text or r.error))
         providers = state.text + ("\n\n# Results of the actions just taken\n" + results if results else "")
-        raw = (await runtime.generate(ModelType.TEXT_LARGE, TextRequest(
-            prompt=render(template, {**state.values, "providers": providers})))).text
+        raw = (
+            await runtime.generate(
+                ModelType.TEXT_LARGE,
+                TextRequest(prompt=render(template, {**state.values, "providers": providers})),
+            )
+        ).text
         parsed = parse_key_value_xml(raw) or {}
         text = str(parsed.get("text") or ("" if "<" in raw else raw.strip()))
         thought = str(parsed.get("thought", ""))
     if text:
         await callback(Content(thought=thought, text=text, actions=["REPLY"]))
-    return ActionResult(success=bool(text), text=f"Generated reply: {text}",
-                        values={"responded": bool(text), "lastReply": text},
-                        data={"actionName": "REPLY", "thought": thought})
+    return ActionResult(
+        success=bool(text),
+        text=f"Generated reply: {text}",
+        values={"responded": bool(text), "lastReply": text},
+        data={"actionName": "REPLY", "thought": thought},
+    )
 
 
 async def _ignore(runtime: AgentRuntime, message: Memory) -> ActionResult:
@@ -52,18 +68,26 @@ async def _none(runtime: AgentRuntime, message: Memory) -> ActionResult:
     return ActionResult(success=True, data={"actionName": "NONE"})
 
 
-REPLY = Action(name="REPLY", similes=["GREET", "REPLY_TO_MESSAGE", "SEND_REPLY", "RESPOND", "RESPONSE"],
-               description="Answer the conversation with a message. Use it alone for a plain answer, first in a "
-                           "chain to acknowledge, or last in a chain to report results.",
-               handler=_reply)
-IGNORE = Action(name="IGNORE", similes=["STOP_TALKING", "STAY_SILENT"],
-                description="Say nothing: the message is not for the agent or needs no answer. Use it alone.",
-                handler=_ignore)
-NONE = Action(name="NONE", similes=["NO_ACTION"],
-              description="Answer without taking any further action.", handler=_none)
+REPLY = Action(
+    name="REPLY",
+    similes=["GREET", "REPLY_TO_MESSAGE", "SEND_REPLY", "RESPOND", "RESPONSE"],
+    description="Answer the conversation with a message. Use it alone for a plain answer, first in a "
+    "chain to acknowledge, or last in a chain to report results.",
+    handler=_reply,
+)
+IGNORE = Action(
+    name="IGNORE",
+    similes=["STOP_TALKING", "STAY_SILENT"],
+    description="Say nothing: the message is not for the agent or needs no answer. Use it alone.",
+    handler=_ignore,
+)
+NONE = Action(
+    name="NONE", similes=["NO_ACTION"], description="Answer without taking any further action.", handler=_none
+)
 
 
 # --- providers --------------------------------------------------------------------------------------------
+
 
 async def _character(runtime: AgentRuntime, message: Memory, state: State) -> ProviderResult:
     c = runtime.character
@@ -84,8 +108,15 @@ async def _character(runtime: AgentRuntime, message: Memory, state: State) -> Pr
             convs.append("\n".join(f"{ex.name}: {ex.content.text or ''}" for ex in conv))
         parts.append(f"# Example conversations for {c.name}\n" + "\n\n".join(convs))
     text = "\n\n".join(p for p in parts if p)
-    return ProviderResult(text=text, values={"agentName": c.name, "bio": "\n".join(c.bio_lines),
-                                             "system": c.system or "", "characterText": text})
+    return ProviderResult(
+        text=text,
+        values={
+            "agentName": c.name,
+            "bio": "\n".join(c.bio_lines),
+            "system": c.system or "",
+            "characterText": text,
+        },
+    )
 
 
 def _name_map(runtime: AgentRuntime, entities: list[Any]) -> dict[str, str]:
@@ -95,8 +126,9 @@ def _name_map(runtime: AgentRuntime, entities: list[Any]) -> dict[str, str]:
 
 
 async def _recent_messages(runtime: AgentRuntime, message: Memory, state: State) -> ProviderResult:
-    memories = await runtime.store.memories.list(table="messages", room_id=message.room_id,
-                                                 count=RECENT_MESSAGE_COUNT, agent_id=runtime.agent_id)
+    memories = await runtime.store.memories.list(
+        table="messages", room_id=message.room_id, count=RECENT_MESSAGE_COUNT, agent_id=runtime.agent_id
+    )
     entities = await runtime.store.entities.for_room(message.room_id)
     names = _name_map(runtime, entities)
     lines = []
@@ -108,8 +140,11 @@ async def _recent_messages(runtime: AgentRuntime, message: Memory, state: State)
         lines.append(line)
     text = "# Conversation so far\n" + "\n".join(lines) if lines else ""
     sender = names.get(message.entity_id, "User")
-    return ProviderResult(text=text, values={"recentMessages": "\n".join(lines), "senderName": sender},
-                          data={"recentMessages": memories})
+    return ProviderResult(
+        text=text,
+        values={"recentMessages": "\n".join(lines), "senderName": sender},
+        data={"recentMessages": memories},
+    )
 
 
 async def _entities(runtime: AgentRuntime, message: Memory, state: State) -> ProviderResult:
@@ -126,9 +161,11 @@ async def _actions(runtime: AgentRuntime, message: Memory, state: State) -> Prov
     names = ", ".join(a.name for a in valid)
     described = "\n".join(f"- {a.name}: {a.description}" for a in valid)
     text = f"# Available actions\n{described}"
-    return ProviderResult(text=text, values={"actionNames": f"Possible response actions: {names}",
-                                             "actionsWithDescriptions": described},
-                          data={"actionsData": [a.name for a in valid]})
+    return ProviderResult(
+        text=text,
+        values={"actionNames": f"Possible response actions: {names}", "actionsWithDescriptions": described},
+        data={"actionsData": [a.name for a in valid]},
+    )
 
 
 async def _time(runtime: AgentRuntime, message: Memory, state: State) -> ProviderResult:
@@ -139,8 +176,10 @@ async def _time(runtime: AgentRuntime, message: Memory, state: State) -> Provide
 async def _action_state(runtime: AgentRuntime, message: Memory, state: State) -> ProviderResult:
     results = state.data.get("actionResults") or []
     lines = [f"- {'ok' if r.success else 'failed'}: {r.text or r.error or ''}" for r in results]
-    return ProviderResult(text="# Action results\n" + "\n".join(lines) if lines else "",
-                          values={"actionResults": "\n".join(lines)})
+    return ProviderResult(
+        text="# Action results\n" + "\n".join(lines) if lines else "",
+        values={"actionResults": "\n".join(lines)},
+    )
 
 
 bootstrap_plugin = Plugin(
@@ -152,9 +191,15 @@ bootstrap_plugin = Plugin(
         Provider(name="ENTITIES", get=_entities, description="people in the room", position=-5),
         Provider(name="ACTIONS", get=_actions, description="actions the agent can take", position=-1),
         Provider(name="TIME", get=_time, description="the current date and time", position=5),
-        Provider(name="RECENT_MESSAGES", get=_recent_messages, description="the conversation so far",
-                 position=10),
-        Provider(name="ACTION_STATE", get=_action_state, description="results of actions in this run",
-                 dynamic=True, position=20),
+        Provider(
+            name="RECENT_MESSAGES", get=_recent_messages, description="the conversation so far", position=10
+        ),
+        Provider(
+            name="ACTION_STATE",
+            get=_action_state,
+            description="results of actions in this run",
+            dynamic=True,
+            position=20,
+        ),
     ],
 )

@@ -28,4 +28,12 @@ def select_reasoner(runtime: AgentRuntime) -> Reasoner:
     raise ConfigError(f"unknown REASONER {name!r}; expected one of {', '.join(REASONERS)}")
 
 
-__all__ = ["REASONERS", "LoopLimits", "ToolLoopReasoner", "XmlReasoner", "function_schema", "select_reasoner", "tool"]
+__all__ = [
+    "REASONERS",
+    "LoopLimits",
+    "ToolLoopReasoner",
+    "XmlReasoner",
+    "function_schema",
+    "select_reasoner",
+    "tool",
+]

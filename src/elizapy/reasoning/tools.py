@@ -55,13 +55,18 @@ def action_tool(action: Action) -> ToolSpec:
 def next_step_schema(tools: list[ToolSpec]) -> dict[str, Any]:
     """The constrained 'next step' object of the JSON mode: calls to make now, or the final answer."""
     call_variants = [
-        {"type": "object",
-         "properties": {"tool": {"const": t.name}, "arguments": t.parameters or {"type": "object"}},
-         "required": ["tool", "arguments"]}
+        {
+            "type": "object",
+            "properties": {"tool": {"const": t.name}, "arguments": t.parameters or {"type": "object"}},
+            "required": ["tool", "arguments"],
+        }
         for t in tools
     ]
-    calls: dict[str, Any] = {"type": "array", "items": {"anyOf": call_variants}} if call_variants else \
-        {"type": "array", "maxItems": 0}
+    calls: dict[str, Any] = (
+        {"type": "array", "items": {"anyOf": call_variants}}
+        if call_variants
+        else {"type": "array", "maxItems": 0}
+    )
     return {
         "type": "object",
         "properties": {
@@ -83,6 +88,10 @@ def _result_text(result: ActionResult) -> str:
     else:
         text = "ok"
     return text if len(text) <= MAX_RESULT_CHARS else text[:MAX_RESULT_CHARS] + " …(truncated)"
+
+
+def _as_dict(value: Any) -> dict[str, Any]:
+    return dict(value) if isinstance(value, dict) else {}
 
 
 def _call_key(call: ToolCall) -> str:
@@ -109,8 +118,11 @@ class ToolLoopReasoner:
 
     async def _tools(self, turn: Turn) -> list[Action]:
         rt = turn.runtime
-        return [a for a in rt.actions
-                if a.name not in NOT_TOOLS and await a.is_valid(rt, turn.message, turn.state)]
+        return [
+            a
+            for a in rt.actions
+            if a.name not in NOT_TOOLS and await a.is_valid(rt, turn.message, turn.state)
+        ]
 
     def _system(self, turn: Turn, tools: list[ToolSpec], mode: CallingMode) -> str:
         c = turn.runtime.character
@@ -120,11 +132,14 @@ class ToolLoopReasoner:
             "other. When you have what you need, answer the user directly and concisely."
         )
         if mode == "json" and tools:
-            listing = "\n".join(f"- {t.name}: {t.description} arguments schema: "
-                                f"{json.dumps(t.parameters, separators=(',', ':'))}" for t in tools)
+            listing = "\n".join(
+                f"- {t.name}: {t.description} arguments schema: "
+                f"{json.dumps(t.parameters, separators=(',', ':'))}"
+                for t in tools
+            )
             parts.append(
-                "# Tools\n" + listing + "\n\nAnswer with one JSON object: {\"thought\": str, \"tool_calls\": "
-                "[{\"tool\": name, \"arguments\": {...}}], \"final_answer\": str}. To call tools, list them in "
+                "# Tools\n" + listing + '\n\nAnswer with one JSON object: {"thought": str, "tool_calls": '
+                '[{"tool": name, "arguments": {...}}], "final_answer": str}. To call tools, list them in '
                 "tool_calls and leave final_answer empty. To finish, give an empty tool_calls list and the "
                 "answer in final_answer."
             )
@@ -133,12 +148,13 @@ class ToolLoopReasoner:
     # --- the loop --------------------------------------------------------------------------------------
 
     async def run(self, turn: Turn) -> TurnOutcome:
-        rt = turn.runtime
         actions = await self._tools(turn)
         tools = [action_tool(a) for a in actions]
         mode = self.calling_mode(turn)
-        messages: list[ChatMessage] = [ChatMessage("system", self._system(turn, tools, mode)),
-                                       ChatMessage("user", turn.message.content.text or "")]
+        messages: list[ChatMessage] = [
+            ChatMessage("system", self._system(turn, tools, mode)),
+            ChatMessage("user", turn.message.content.text or ""),
+        ]
         seen: dict[str, str] = {}
         used_tokens = 0
         calls_made = 0
@@ -153,23 +169,28 @@ class ToolLoopReasoner:
             if self.limits.max_tokens is not None and used_tokens >= self.limits.max_tokens:
                 return await self._stop(turn, f"the token budget ({self.limits.max_tokens}) was used up")
             if calls_made + len(calls) > self.limits.max_tool_calls:
-                return await self._stop(turn, f"the tool-call budget ({self.limits.max_tool_calls}) was used up")
+                return await self._stop(
+                    turn, f"the tool-call budget ({self.limits.max_tool_calls}) was used up"
+                )
             calls_made += len(calls)
             outputs = await self._execute(turn, calls, actions, seen, context)
             self._append(messages, mode, result, calls, outputs, thought)
         return await self._stop(turn, f"the step limit ({self.limits.max_steps} model turns) was reached")
 
-    async def _ask(self, turn: Turn, messages: list[ChatMessage], tools: list[ToolSpec],
-                   mode: CallingMode) -> TextResult:
+    async def _ask(
+        self, turn: Turn, messages: list[ChatMessage], tools: list[ToolSpec], mode: CallingMode
+    ) -> TextResult:
         if mode == "native":
-            request = TextRequest(messages=list(messages), tools=tools or None,
-                                  tool_choice="auto" if tools else None)
+            request = TextRequest(
+                messages=list(messages), tools=tools or None, tool_choice="auto" if tools else None
+            )
         else:
             request = TextRequest(messages=list(messages), response_schema=next_step_schema(tools))
         return await turn.runtime.generate(ModelType.TEXT_LARGE, request)
 
-    def _decode(self, result: TextResult, mode: CallingMode,
-                actions: list[Action]) -> tuple[list[ToolCall], str, str]:
+    def _decode(
+        self, result: TextResult, mode: CallingMode, actions: list[Action]
+    ) -> tuple[list[ToolCall], str, str]:
         if mode == "native" or result.tool_calls:
             return result.tool_calls, result.text, ""
         found = extract_json_text(result.text)
@@ -184,13 +205,25 @@ class ToolLoopReasoner:
         raw_calls = obj.get("tool_calls") or []
         if isinstance(obj.get("tool"), str):  # a bare single call object
             raw_calls = [obj]
-        calls = [ToolCall(id=f"call_{new_uuid()[:8]}", name=str(c.get("tool") or c.get("name")),
-                          arguments=c.get("arguments") if isinstance(c.get("arguments"), dict) else {})
-                 for c in raw_calls if isinstance(c, dict) and (c.get("tool") or c.get("name"))]
+        calls = [
+            ToolCall(
+                id=f"call_{new_uuid()[:8]}",
+                name=str(c.get("tool") or c.get("name")),
+                arguments=_as_dict(c.get("arguments")),
+            )
+            for c in raw_calls
+            if isinstance(c, dict) and (c.get("tool") or c.get("name"))
+        ]
         return calls, str(obj.get("final_answer") or ""), str(obj.get("thought") or "")
 
-    async def _execute(self, turn: Turn, calls: list[ToolCall], actions: list[Action], seen: dict[str, str],
-                       context: ActionContext) -> list[str]:
+    async def _execute(
+        self,
+        turn: Turn,
+        calls: list[ToolCall],
+        actions: list[Action],
+        seen: dict[str, str],
+        context: ActionContext,
+    ) -> list[str]:
         """Run one turn's calls concurrently; each failure becomes an error result the model will see."""
         outputs: list[str] = [""] * len(calls)
         results: list[ActionResult | None] = [None] * len(calls)
@@ -198,8 +231,11 @@ class ToolLoopReasoner:
         async def one(i: int, call: ToolCall) -> None:
             key = _call_key(call)
             if key in seen:
-                outputs[i] = ("REFUSED: this exact call was already made in this run; its result was: "
-                              + seen[key] + ". Use it instead of calling again.")
+                outputs[i] = (
+                    "REFUSED: this exact call was already made in this run; its result was: "
+                    + seen[key]
+                    + ". Use it instead of calling again."
+                )
                 return
             action = find_action(actions, call.name)
             if action is None:
@@ -208,10 +244,19 @@ class ToolLoopReasoner:
                 options = ActionOptions(action_context=context, parameters=dict(call.arguments))
                 timeout = action.timeout_s or self.limits.tool_timeout_s
                 with anyio.move_on_after(timeout) as scope:
-                    result = await run_action(turn.runtime, action, turn.message, turn.state, options,
-                                              turn.callback, run_id=turn.run_id)
+                    result = await run_action(
+                        turn.runtime,
+                        action,
+                        turn.message,
+                        turn.state,
+                        options,
+                        turn.callback,
+                        run_id=turn.run_id,
+                    )
                 if scope.cancelled_caught:
-                    result = ActionResult(success=False, error=f"tool {call.name} timed out after {timeout:g}s")
+                    result = ActionResult(
+                        success=False, error=f"tool {call.name} timed out after {timeout:g}s"
+                    )
             results[i] = result
             outputs[i] = _result_text(result)
             seen[key] = outputs[i]
@@ -226,34 +271,67 @@ class ToolLoopReasoner:
         await self._record(turn, calls, outputs, results)
         return outputs
 
-    async def _record(self, turn: Turn, calls: list[ToolCall], outputs: list[str],
-                      results: list[ActionResult | None]) -> None:
+    async def _record(
+        self, turn: Turn, calls: list[ToolCall], outputs: list[str], results: list[ActionResult | None]
+    ) -> None:
         """Store each call as an ``actions`` memory so providers, evaluators and later turns can see it."""
         rt = turn.runtime
         for call, output, result in zip(calls, outputs, results, strict=True):
             memory = Memory(
-                id=new_uuid(), entity_id=rt.agent_id, agent_id=rt.agent_id, room_id=turn.message.room_id,
-                world_id=turn.message.world_id, created_at=now_ms(),
-                content=Content(text=output, actions=[call.name], in_reply_to=turn.message.id,
-                                source="tool", toolCallId=call.id, arguments=call.arguments,
-                                success=bool(result and result.success), runId=turn.run_id),
-                metadata=MemoryMetadata(type="custom", source="tool"))
+                id=new_uuid(),
+                entity_id=rt.agent_id,
+                agent_id=rt.agent_id,
+                room_id=turn.message.room_id,
+                world_id=turn.message.world_id,
+                created_at=now_ms(),
+                content=Content(
+                    text=output,
+                    actions=[call.name],
+                    in_reply_to=turn.message.id,
+                    source="tool",
+                    toolCallId=call.id,
+                    arguments=call.arguments,
+                    success=bool(result and result.success),
+                    runId=turn.run_id,
+                ),
+                metadata=MemoryMetadata(type="custom", source="tool"),
+            )
             await rt.store.memories.create(memory, "actions")
 
-    def _append(self, messages: list[ChatMessage], mode: CallingMode, result: TextResult, calls: list[ToolCall],
-                outputs: list[str], thought: str) -> None:
+    def _append(
+        self,
+        messages: list[ChatMessage],
+        mode: CallingMode,
+        result: TextResult,
+        calls: list[ToolCall],
+        outputs: list[str],
+        thought: str,
+    ) -> None:
         if mode == "native":
             messages.append(ChatMessage("assistant", result.text or None, tool_calls=calls))
             for call, output in zip(calls, outputs, strict=True):
                 messages.append(ChatMessage("tool", output, tool_call_id=call.id, name=call.name))
             return
-        asked = json.dumps({"thought": thought, "tool_calls": [{"tool": c.name, "arguments": c.arguments}
-                                                               for c in calls], "final_answer": ""})
+        asked = json.dumps(
+            {
+                "thought": thought,
+                "tool_calls": [{"tool": c.name, "arguments": c.arguments} for c in calls],
+                "final_answer": "",
+            }
+        )
         messages.append(ChatMessage("assistant", asked))
-        lines = [f"- {c.name}({json.dumps(c.arguments, ensure_ascii=False)}) -> {o}"
-                 for c, o in zip(calls, outputs, strict=True)]
-        messages.append(ChatMessage("user", "Tool results:\n" + "\n".join(lines) +
-                                    "\nContinue: call more tools if needed, otherwise give the final answer."))
+        lines = [
+            f"- {c.name}({json.dumps(c.arguments, ensure_ascii=False)}) -> {o}"
+            for c, o in zip(calls, outputs, strict=True)
+        ]
+        messages.append(
+            ChatMessage(
+                "user",
+                "Tool results:\n"
+                + "\n".join(lines)
+                + "\nContinue: call more tools if needed, otherwise give the final answer.",
+            )
+        )
 
     async def _finish(self, turn: Turn, text: str, thought: str) -> TurnOutcome:
         names = list(dict.fromkeys(turn.action_names))
@@ -263,8 +341,10 @@ class ToolLoopReasoner:
         return TurnOutcome(content=content, mode="tools", action_results=list(turn.action_results))
 
     async def _stop(self, turn: Turn, why: str) -> TurnOutcome:
-        done = [f"{n}: {'ok' if r.success else 'failed'}" for n, r in
-                zip(turn.action_names, turn.action_results, strict=False)]
+        done = [
+            f"{n}: {'ok' if r.success else 'failed'}"
+            for n, r in zip(turn.action_names, turn.action_results, strict=False)
+        ]
         text = f"I stopped before finishing because {why}."
         if done:
             text += " Tool calls made: " + "; ".join(done[-8:]) + "."

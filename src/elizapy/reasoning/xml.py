@@ -1,8 +1,10 @@
 """The ElizaOS-compatible single-shot reasoner.
 
 One TEXT_LARGE call with the message-handler template; the model answers
-``<response><thought/><actions/><providers/><text/></response>``. ``[REPLY]`` alone is sent directly (one model
-call per simple reply); otherwise actions run **sequentially** in the listed order, each seeing earlier results
+``<response><thought/><actions/><providers/><text/></response>``. ``[REPLY]`` alone is sent directly (one
+model
+call per simple reply); otherwise actions run **sequentially** in the listed order, each seeing earlier
+results
 (``options.action_context.previous_results``) and their ``values`` merged into its state — exactly the TS
 contract, so ElizaOS templates and plugins behave the same here.
 """
@@ -33,8 +35,9 @@ class XmlReasoner:
 
     async def plan(self, turn: Turn) -> Content | None:
         rt = turn.runtime
-        template = (rt.character.templates or {}).get("messageHandlerTemplate") or \
-            DEFAULT_TEMPLATES["messageHandlerTemplate"]
+        template = (rt.character.templates or {}).get("messageHandlerTemplate") or DEFAULT_TEMPLATES[
+            "messageHandlerTemplate"
+        ]
         prompt = render(template, turn.state.values)
         raw = ""
         for _ in range(self.max_retries):
@@ -45,9 +48,16 @@ class XmlReasoner:
                 text = str(parsed.get("text", ""))
                 if not actions:
                     actions = ["REPLY"] if text else ["IGNORE"]
-                extra = {k: v for k, v in parsed.items() if k not in ("thought", "actions", "providers", "text")}
-                return Content(thought=str(parsed.get("thought", "")), actions=[str(a) for a in actions],
-                               providers=[str(p) for p in parsed.get("providers") or []], text=text, **extra)
+                extra = {
+                    k: v for k, v in parsed.items() if k not in ("thought", "actions", "providers", "text")
+                }
+                return Content(
+                    thought=str(parsed.get("thought", "")),
+                    actions=[str(a) for a in actions],
+                    providers=[str(p) for p in parsed.get("providers") or []],
+                    text=text,
+                    **extra,
+                )
         if raw.strip() and "<" not in raw:
             # Small local models sometimes answer in plain prose; that is still a usable reply.
             log.info("model answered without XML; treating the text as a REPLY")
@@ -74,8 +84,13 @@ class XmlReasoner:
         state = turn.state
         if content.providers:
             state = await rt.compose_state(turn.message, content.providers)
-        planned = Memory(id=turn.message.id, entity_id=rt.agent_id, agent_id=rt.agent_id,
-                         room_id=turn.message.room_id, content=content)
+        planned = Memory(
+            id=turn.message.id,
+            entity_id=rt.agent_id,
+            agent_id=rt.agent_id,
+            room_id=turn.message.room_id,
+            content=content,
+        )
         context = ActionContext(previous_results=turn.action_results, step_names=turn.action_names)
         merged: dict[str, object] = {}
         for name in content.actions or []:
@@ -88,11 +103,21 @@ class XmlReasoner:
                     turn.action_results.append(result)
                     turn.action_names.append(name)
                 continue
-            step_state = State(values={**state.values, **merged},
-                               data={**state.data, "actionResults": list(turn.action_results)}, text=state.text)
-            result = await run_action(rt, action, turn.message, step_state,
-                                      ActionOptions(action_context=context), turn.callback, [planned],
-                                      run_id=turn.run_id)
+            step_state = State(
+                values={**state.values, **merged},
+                data={**state.data, "actionResults": list(turn.action_results)},
+                text=state.text,
+            )
+            result = await run_action(
+                rt,
+                action,
+                turn.message,
+                step_state,
+                ActionOptions(action_context=context),
+                turn.callback,
+                [planned],
+                run_id=turn.run_id,
+            )
             turn.action_results.append(result)
             turn.action_names.append(action.name)
             if result.values:

@@ -18,7 +18,8 @@ _LIST_KEYS = frozenset({"actions", "providers", "evaluators"})
 
 
 def parse_key_value_xml(text: str) -> dict[str, Any] | None:
-    """The child elements of the first ``<response>`` block (or of the whole text), or None if there are none."""
+    """The child elements of the first ``<response>`` block (or of the whole text), or None if there are
+    none."""
     if not text:
         return None
     text = _THINK.sub("", text)

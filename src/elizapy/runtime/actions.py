@@ -32,17 +32,31 @@ def find_action(actions: Sequence[Action], name: str) -> Action | None:
     return None
 
 
-async def run_action(runtime: AgentRuntime, action: Action, message: Memory, state: State,
-                     options: ActionOptions, callback: HandlerCallback,
-                     responses: Sequence[Memory] = (), *, run_id: str | None = None) -> ActionResult:
-    payload = {"runtime": runtime, "action": action.name, "message": message, "runId": run_id,
-               "parameters": options.parameters}
+async def run_action(
+    runtime: AgentRuntime,
+    action: Action,
+    message: Memory,
+    state: State,
+    options: ActionOptions,
+    callback: HandlerCallback,
+    responses: Sequence[Memory] = (),
+    *,
+    run_id: str | None = None,
+) -> ActionResult:
+    payload = {
+        "runtime": runtime,
+        "action": action.name,
+        "message": message,
+        "runId": run_id,
+        "parameters": options.parameters,
+    }
     await runtime.events.emit(EventType.ACTION_STARTED, payload)
     timeout = action.timeout_s or runtime.action_timeout_s
     try:
         with anyio.fail_after(timeout):
-            raw = await call_flexible(action.handler, runtime, message, state, options, callback,
-                                      list(responses))
+            raw = await call_flexible(
+                action.handler, runtime, message, state, options, callback, list(responses)
+            )
         result = coerce_action_result(raw) or ActionResult(success=True)
     except TimeoutError:
         result = ActionResult(success=False, error=f"action {action.name} timed out after {timeout:g}s")
@@ -53,6 +67,7 @@ async def run_action(runtime: AgentRuntime, action: Action, message: Memory, sta
         result = ActionResult(success=False, error=f"{type(exc).__name__}: {exc}")
         log.warning("action %s failed: %r", action.name, exc)
         runtime.report_error("action", action.name, exc, message)
-    await runtime.events.emit(EventType.ACTION_COMPLETED,
-                              {**payload, "result": result, "success": result.success})
+    await runtime.events.emit(
+        EventType.ACTION_COMPLETED, {**payload, "result": result, "success": result.success}
+    )
     return result

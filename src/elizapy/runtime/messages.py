@@ -101,14 +101,25 @@ class MessagePipeline:
             result = await self._handle(message, deliver, run_id, stats)
         except Exception as exc:
             log.exception("message run %s failed", run_id)
-            result = MessageResult(status="error", run_id=run_id, stats=stats, error=f"{type(exc).__name__}: {exc}")
+            result = MessageResult(
+                status="error", run_id=run_id, stats=stats, error=f"{type(exc).__name__}: {exc}"
+            )
         finally:
             current_run.reset(token)
             result.duration_ms = (time.perf_counter() - started) * 1000
             rt.state.forget(message.id)
-            await rt.events.emit(EventType.RUN_ENDED, {"runtime": rt, "runId": run_id, "messageId": message.id,
-                                                       "roomId": message.room_id, "status": result.status,
-                                                       "duration": result.duration_ms, "error": result.error})
+            await rt.events.emit(
+                EventType.RUN_ENDED,
+                {
+                    "runtime": rt,
+                    "runId": run_id,
+                    "messageId": message.id,
+                    "roomId": message.room_id,
+                    "status": result.status,
+                    "duration": result.duration_ms,
+                    "error": result.error,
+                },
+            )
             await self._flush_logs()
         return result
 
@@ -124,28 +135,39 @@ class MessagePipeline:
 
     # --- the pipeline ----------------------------------------------------------------------------------
 
-    async def _handle(self, message: Memory, deliver: DeliverFn | None, run_id: str,
-                      stats: RunStats) -> MessageResult:
+    async def _handle(
+        self, message: Memory, deliver: DeliverFn | None, run_id: str, stats: RunStats
+    ) -> MessageResult:
         rt = self._rt
         store = rt.store
         message.id = message.id or new_uuid()
         message.agent_id = message.agent_id or rt.agent_id
         message.created_at = message.created_at or now_ms()
-        await rt.events.emit(EventType.RUN_STARTED, {"runtime": rt, "runId": run_id, "messageId": message.id,
-                                                     "roomId": message.room_id, "entityId": message.entity_id})
+        await rt.events.emit(
+            EventType.RUN_STARTED,
+            {
+                "runtime": rt,
+                "runId": run_id,
+                "messageId": message.id,
+                "roomId": message.room_id,
+                "entityId": message.entity_id,
+            },
+        )
         if message.entity_id == rt.agent_id:
             return MessageResult(status="own_message", run_id=run_id, stats=stats)
         if await store.memories.get(message.id) is not None:
             return MessageResult(status="duplicate", run_id=run_id, stats=stats)
         if message.metadata is None:
-            message.metadata = MemoryMetadata(type="message", source=message.content.source,
-                                              timestamp=message.created_at)
+            message.metadata = MemoryMetadata(
+                type="message", source=message.content.source, timestamp=message.created_at
+            )
         await store.memories.create(message, "messages")
         self._queue_embedding(message)
         await rt.events.emit(EventType.MESSAGE_RECEIVED, {"runtime": rt, "message": message})
 
-        if await store.rooms.get_participant_state(message.room_id, rt.agent_id) == "MUTED" and \
-                not mentions_agent(rt, message):
+        if await store.rooms.get_participant_state(
+            message.room_id, rt.agent_id
+        ) == "MUTED" and not mentions_agent(rt, message):
             return MessageResult(status="muted", run_id=run_id, stats=stats)
 
         # A newer message supersedes older runs in the same room.
@@ -163,20 +185,24 @@ class MessagePipeline:
             finally:
                 if self._scopes.get(room) is scope:
                     del self._scopes[room]
-        if scope.cancelled_caught or (result.status == "responded" and self._latest.get(room) != run_id
-                                      and not result.responses):
+        if scope.cancelled_caught or (
+            result.status == "responded" and self._latest.get(room) != run_id and not result.responses
+        ):
             return MessageResult(status="superseded", run_id=run_id, stats=stats)
         return result
 
-    async def _respond(self, message: Memory, deliver: DeliverFn | None, run_id: str,
-                       stats: RunStats) -> MessageResult:
+    async def _respond(
+        self, message: Memory, deliver: DeliverFn | None, run_id: str, stats: RunStats
+    ) -> MessageResult:
         rt = self._rt
         state = await rt.compose_state(message, DEFAULT_PROVIDERS)
         if not await self._should_respond(message, state):
             return MessageResult(status="ignored", run_id=run_id, stats=stats)
 
         responses: list[Memory] = []
-        is_current = lambda: self._latest.get(message.room_id) == run_id  # noqa: E731
+
+        def is_current() -> bool:
+            return self._latest.get(message.room_id) == run_id
 
         async def callback(content: Content) -> list[Memory]:
             if not is_current():
@@ -192,14 +218,22 @@ class MessagePipeline:
             return [reply]
 
         assert rt.reasoner is not None
-        turn = Turn(runtime=rt, message=message, state=state, run_id=run_id, callback=callback,
-                    is_current=is_current)
+        turn = Turn(
+            runtime=rt, message=message, state=state, run_id=run_id, callback=callback, is_current=is_current
+        )
         outcome = await rt.reasoner.run(turn)
         if outcome.mode != "none" and rt.evaluators:
             await self._evaluate(message, state, responses)
         status: Status = "responded" if responses else ("superseded" if not is_current() else "ignored")
-        return MessageResult(status=status, run_id=run_id, responses=responses, content=outcome.content,
-                             mode=outcome.mode, action_results=outcome.action_results, stats=stats)
+        return MessageResult(
+            status=status,
+            run_id=run_id,
+            responses=responses,
+            content=outcome.content,
+            mode=outcome.mode,
+            action_results=outcome.action_results,
+            stats=stats,
+        )
 
     async def _should_respond(self, message: Memory, state: State) -> bool:
         rt = self._rt
@@ -211,8 +245,9 @@ class MessagePipeline:
             return True
         if mentions_agent(rt, message):
             return True
-        template = (rt.character.templates or {}).get("shouldRespondTemplate") or \
-            DEFAULT_TEMPLATES["shouldRespondTemplate"]
+        template = (rt.character.templates or {}).get("shouldRespondTemplate") or DEFAULT_TEMPLATES[
+            "shouldRespondTemplate"
+        ]
         from ..reasoning.xml_parse import parse_key_value_xml
 
         answer = await rt.use_model(ModelType.TEXT_SMALL, {"prompt": render(template, state.values)})
@@ -225,9 +260,16 @@ class MessagePipeline:
         content.in_reply_to = content.in_reply_to or message.id
         content.source = content.source or message.content.source
         created = now_ms()
-        return Memory(id=new_uuid(), entity_id=rt.agent_id, agent_id=rt.agent_id, room_id=message.room_id,
-                      world_id=message.world_id, created_at=created, content=content,
-                      metadata=MemoryMetadata(type="message", source=content.source, timestamp=created))
+        return Memory(
+            id=new_uuid(),
+            entity_id=rt.agent_id,
+            agent_id=rt.agent_id,
+            room_id=message.room_id,
+            world_id=message.world_id,
+            created_at=created,
+            content=content,
+            metadata=MemoryMetadata(type="message", source=content.source, timestamp=created),
+        )
 
     async def _evaluate(self, message: Memory, state: State, responses: list[Memory]) -> None:
         rt = self._rt

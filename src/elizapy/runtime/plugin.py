@@ -8,6 +8,7 @@ TS signature, and receive only those (``async def handler(runtime, message)`` is
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -49,10 +50,8 @@ def _arity(fn: AnyFn) -> int | None:
         if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
             assert n is not None
             n += 1
-    try:
+    with contextlib.suppress(AttributeError, TypeError):  # builtins and bound methods refuse attributes
         fn.__elizapy_arity__ = n  # type: ignore[attr-defined]
-    except (AttributeError, TypeError):
-        pass
     return n
 
 
@@ -180,34 +179,66 @@ def _as_callable_name(fn: AnyFn) -> str:
 
 
 def action(
-    name: str | None = None, *, description: str | None = None, similes: Sequence[str] = (),
-    validate: AnyFn | None = None, parameters: dict[str, Any] | None = None, timeout_s: float | None = None,
+    name: str | None = None,
+    *,
+    description: str | None = None,
+    similes: Sequence[str] = (),
+    validate: AnyFn | None = None,
+    parameters: dict[str, Any] | None = None,
+    timeout_s: float | None = None,
 ) -> Callable[[AnyFn], Action]:
     """Decorator turning an async function into an :class:`Action` (name defaults to the upper-case name)."""
 
     def wrap(fn: AnyFn) -> Action:
-        return Action(name=name or _as_callable_name(fn), description=description or inspect.getdoc(fn) or "",
-                      handler=fn, validate=validate, similes=list(similes), parameters=parameters,
-                      timeout_s=timeout_s)
+        return Action(
+            name=name or _as_callable_name(fn),
+            description=description or inspect.getdoc(fn) or "",
+            handler=fn,
+            validate=validate,
+            similes=list(similes),
+            parameters=parameters,
+            timeout_s=timeout_s,
+        )
 
     return wrap
 
 
-def provider(name: str | None = None, *, description: str | None = None, dynamic: bool = False,
-             private: bool = False, position: int = 0) -> Callable[[AnyFn], Provider]:
+def provider(
+    name: str | None = None,
+    *,
+    description: str | None = None,
+    dynamic: bool = False,
+    private: bool = False,
+    position: int = 0,
+) -> Callable[[AnyFn], Provider]:
     def wrap(fn: AnyFn) -> Provider:
-        return Provider(name=name or _as_callable_name(fn), get=fn,
-                        description=description or inspect.getdoc(fn) or "", dynamic=dynamic,
-                        private=private, position=position)
+        return Provider(
+            name=name or _as_callable_name(fn),
+            get=fn,
+            description=description or inspect.getdoc(fn) or "",
+            dynamic=dynamic,
+            private=private,
+            position=position,
+        )
 
     return wrap
 
 
-def evaluator(name: str | None = None, *, description: str | None = None, always_run: bool = False,
-              validate: AnyFn | None = None) -> Callable[[AnyFn], Evaluator]:
+def evaluator(
+    name: str | None = None,
+    *,
+    description: str | None = None,
+    always_run: bool = False,
+    validate: AnyFn | None = None,
+) -> Callable[[AnyFn], Evaluator]:
     def wrap(fn: AnyFn) -> Evaluator:
-        return Evaluator(name=name or _as_callable_name(fn), description=description or inspect.getdoc(fn) or "",
-                         handler=fn, validate=validate, always_run=always_run)
+        return Evaluator(
+            name=name or _as_callable_name(fn),
+            description=description or inspect.getdoc(fn) or "",
+            handler=fn,
+            validate=validate,
+            always_run=always_run,
+        )
 
     return wrap
 

@@ -120,7 +120,8 @@ class AgentRuntime:
         await self.store.agents.upsert(self.agent_id, self.character.to_wire())
         if await self.store.entities.get(self.agent_id) is None:
             await self.store.entities.create(
-                [Entity(id=self.agent_id, names=[self.character.name], agent_id=self.agent_id)])
+                [Entity(id=self.agent_id, names=[self.character.name], agent_id=self.agent_id)]
+            )
         self._initialized = True
 
     async def stop(self) -> None:
@@ -194,8 +195,9 @@ class AgentRuntime:
             result = await self.models.generate(model_type, request, runtime=self)
         self._count(model_type, result)
         if self.events.has(EventType.MODEL_USED):
-            await self.events.emit(EventType.MODEL_USED, {"runtime": self, "type": str(model_type),
-                                                          "usage": result.usage})
+            await self.events.emit(
+                EventType.MODEL_USED, {"runtime": self, "type": str(model_type), "usage": result.usage}
+            )
         return result
 
     async def use_model(self, model_type: ModelType | str, params: dict[str, Any] | str) -> Any:
@@ -215,8 +217,14 @@ class AgentRuntime:
 
     # --- state -----------------------------------------------------------------------------------------
 
-    async def compose_state(self, message: Memory, include: Sequence[str] | None = None, *,
-                            only_include: bool = False, skip_cache: bool = False) -> State:
+    async def compose_state(
+        self,
+        message: Memory,
+        include: Sequence[str] | None = None,
+        *,
+        only_include: bool = False,
+        skip_cache: bool = False,
+    ) -> State:
         return await self.state.compose(message, include, only_include=only_include, skip_cache=skip_cache)
 
     # --- world bookkeeping -----------------------------------------------------------------------------
@@ -241,18 +249,43 @@ class AgentRuntime:
             return
         world_id = world_id or create_unique_uuid(self.agent_id, message_server_id or room_id)
         if await self.store.rooms.get_world(world_id) is None:
-            await self.store.rooms.create_world(World(id=world_id, name=name or source, agent_id=self.agent_id,
-                                                      message_server_id=message_server_id, metadata={}))
+            await self.store.rooms.create_world(
+                World(
+                    id=world_id,
+                    name=name or source,
+                    agent_id=self.agent_id,
+                    message_server_id=message_server_id,
+                    metadata={},
+                )
+            )
         if await self.store.rooms.get_room(room_id) is None:
-            await self.store.rooms.create_rooms([Room(
-                id=room_id, name=name or source, agent_id=self.agent_id, source=source, type=type,
-                channel_id=channel_id or room_id, message_server_id=message_server_id, world_id=world_id,
-                metadata=metadata or {})])
+            await self.store.rooms.create_rooms(
+                [
+                    Room(
+                        id=room_id,
+                        name=name or source,
+                        agent_id=self.agent_id,
+                        source=source,
+                        type=type,
+                        channel_id=channel_id or room_id,
+                        message_server_id=message_server_id,
+                        world_id=world_id,
+                        metadata=metadata or {},
+                    )
+                ]
+            )
         if entity_id != self.agent_id and await self.store.entities.get(entity_id) is None:
             names = [n for n in (name, user_name) if n] or ["User"]
-            await self.store.entities.create([Entity(
-                id=entity_id, names=list(dict.fromkeys(names)), agent_id=self.agent_id,
-                metadata={source: {"name": name or user_name, "userName": user_name}})])
+            await self.store.entities.create(
+                [
+                    Entity(
+                        id=entity_id,
+                        names=list(dict.fromkeys(names)),
+                        agent_id=self.agent_id,
+                        metadata={source: {"name": name or user_name, "userName": user_name}},
+                    )
+                ]
+            )
         await self.store.rooms.add_participants([entity_id, self.agent_id], room_id)
         self._ensured.add(key)
 
@@ -263,9 +296,14 @@ class AgentRuntime:
         stats = current_run.get()
         if stats is not None:
             stats.errors.append(f"{kind} {name}: {type(exc).__name__}: {exc}")
-        self.messages.log_later(Log(entity_id=self.agent_id, room_id=message.room_id if message else None,
-                                    type=f"{kind}_error",
-                                    body={"name": name, "error": f"{type(exc).__name__}: {exc}"}))
+        self.messages.log_later(
+            Log(
+                entity_id=self.agent_id,
+                room_id=message.room_id if message else None,
+                type=f"{kind}_error",
+                body={"name": name, "error": f"{type(exc).__name__}: {exc}"},
+            )
+        )
 
 
 def _order_by_dependencies(plugins: Sequence[Plugin]) -> list[Plugin]:

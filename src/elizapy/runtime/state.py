@@ -40,13 +40,18 @@ class StateComposer:
         if only_include:
             chosen = [p for p in providers if p.name.upper() in wanted]
         else:
-            chosen = [p for p in providers
-                      if (not p.private and not p.dynamic) or p.name.upper() in wanted]
+            chosen = [p for p in providers if (not p.private and not p.dynamic) or p.name.upper() in wanted]
         return sorted(chosen, key=lambda p: p.position)
 
-    async def compose(self, message: Memory, include: Sequence[str] | None = None, *,
-                      only_include: bool = False, skip_cache: bool = False,
-                      extra_values: dict[str, Any] | None = None) -> State:
+    async def compose(
+        self,
+        message: Memory,
+        include: Sequence[str] | None = None,
+        *,
+        only_include: bool = False,
+        skip_cache: bool = False,
+        extra_values: dict[str, Any] | None = None,
+    ) -> State:
         chosen = self._select(include, only_include)
         key = message.id or ""
         cached = None if skip_cache or not key else self._cache.get(key)
@@ -77,8 +82,12 @@ class StateComposer:
         c = self._runtime.character
         return {"agentName": c.name, "agentId": self._runtime.agent_id}
 
-    def _assemble(self, chosen: Sequence[Provider], results: dict[str, ProviderResult],
-                  extra_values: dict[str, Any] | None) -> State:
+    def _assemble(
+        self,
+        chosen: Sequence[Provider],
+        results: dict[str, ProviderResult],
+        extra_values: dict[str, Any] | None,
+    ) -> State:
         values: dict[str, Any] = self._base_values()
         data: dict[str, Any] = {"providers": {}}
         texts: list[str] = []

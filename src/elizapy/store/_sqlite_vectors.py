@@ -2,12 +2,15 @@
 
 sqlite-vec's ``vec0`` compares float32 vectors one by one (50–85 ms for 100k × 384 here). HNSW-style indexes
 are no cure: on unstructured vectors their recall collapses. What works is a *smaller exact scan*: vectors
-normalised and quantised to int8 (4× less memory traffic), scanned with SIMD by usearch's exact search, then the
+normalised and quantised to int8 (4× less memory traffic), scanned with SIMD by usearch's exact search, then
+the
 best candidates re-scored in float32 from SQLite. Results equal the float32 ranking unless two candidates are
-closer than the int8 rounding error, and the over-fetch makes that rare (measured recall@10 in ``make bench``).
+closer than the int8 rounding error, and the over-fetch makes that rare (measured recall@10 in ``make
+bench``).
 
 Staying in sync without touching every write path: TEMP triggers on ``embeddings`` (this connection's writes,
-cascades included) call back into Python with each inserted or deleted vector; writes by *other* connections are
+cascades included) call back into Python with each inserted or deleted vector; writes by *other* connections
+are
 noticed through ``PRAGMA data_version`` and trigger a rebuild; a failed statement or rolled-back transaction
 marks the mirror stale. The mirror is built lazily, only for tables too large for the plain exact scan.
 """
@@ -19,12 +22,11 @@ from typing import Any
 
 import numpy as np
 
+_usearch: Any
 try:
-    from usearch.index import MetricKind
-    from usearch.index import search as _usearch_exact
+    from usearch import index as _usearch
 except ImportError:  # pragma: no cover - usearch is a dependency; numpy-only fallback keeps search correct
-    _usearch_exact = None
-    MetricKind = None
+    _usearch = None
 
 RESCORE_FACTOR = 4
 RESCORE_MIN = 64
@@ -71,8 +73,11 @@ class VectorMirror:
         rows = conn.execute("SELECT memory_seq, vector FROM embeddings WHERE dim = ?", (self.dim,)).fetchall()
         n = len(rows)
         seqs = np.fromiter((r[0] for r in rows), dtype=np.int64, count=n)
-        floats = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(n, self.dim) if n \
+        floats = (
+            np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(n, self.dim)
+            if n
             else np.zeros((0, self.dim), dtype=np.float32)
+        )
         data, ok = _quantise(floats)
         self._data, self._seqs = data[ok], seqs[ok]
         self._size = len(self._seqs)
@@ -125,12 +130,14 @@ class VectorMirror:
         q8, _ = _quantise(q.reshape(1, self.dim))
         fetch = min(self._size, max(k * RESCORE_FACTOR, RESCORE_MIN) + self._dead)
         data = self._data[: self._size]
-        if _usearch_exact is not None:
-            found: Any = _usearch_exact(data, q8[0], fetch, MetricKind.Cos, exact=True, threads=0)
+        if _usearch is not None:
+            found: Any = _usearch.search(data, q8[0], fetch, "cos", exact=True, threads=0)
             rows = np.asarray(found.keys, dtype=np.int64)
         else:
             scores = data.astype(np.int32) @ q8[0].astype(np.int32)
-            rows = np.argpartition(-scores, fetch - 1)[:fetch] if fetch < len(scores) else np.arange(len(scores))
+            rows = (
+                np.argpartition(-scores, fetch - 1)[:fetch] if fetch < len(scores) else np.arange(len(scores))
+            )
         seqs = [int(s) for s in self._seqs[rows] if s >= 0]
         if not seqs:
             return []
