@@ -6,7 +6,9 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 ANCHORS := packages/bench-anchors-ts
 CHARACTER ?= examples/characters/sage.json
 
-.PHONY: demo test lint bench install node-deps clean
+SETUP_SCRIPTS := $(sort $(wildcard scripts/setup/*.sh))
+
+.PHONY: demo test lint bench install node-deps setup clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -22,11 +24,15 @@ $(ANCHORS)/node_modules/.installed: $(ANCHORS)/package-lock.json
 
 node-deps: $(ANCHORS)/node_modules/.installed
 
+# Each area's test prerequisites (redis, postgres+pgvector, chromium, npm packages, tau2 data…), idempotent.
+setup: install node-deps
+	@for s in $(SETUP_SCRIPTS); do echo "== $$s"; VENV=$(VENV) bash $$s || exit 1; done
+
 demo: install
 	$(BIN)/elizapy models prepare
 	$(BIN)/elizapy chat --character $(CHARACTER)
 
-test: install node-deps
+test: setup
 	$(BIN)/pytest -q
 
 lint: install

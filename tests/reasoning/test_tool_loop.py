@@ -275,3 +275,17 @@ def test_schema_from_type_hints():
     assert schema["properties"]["unit"] == {"default": "c", "enum": ["c", "f"], "type": "string"}
     assert "runtime" not in schema["properties"]
     assert schema["additionalProperties"] is False
+
+
+async def test_native_final_answer_streams_text(make_runtime):
+    chunks: list[str] = []
+
+    async def sink(c: str) -> None:
+        chunks.append(c)
+
+    rt = await make_runtime(
+        ScriptedModel([TextResult(text="streamed answer")]), settings={"REASONER": "tools"}
+    )
+    conv = Conversation(rt, stream=sink)
+    result = await conv.send("hi")
+    assert "".join(chunks) == "streamed answer" == result.text

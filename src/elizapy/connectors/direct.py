@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..runtime.messages import DeliverFn, MessageResult
+from ..runtime.messages import DeliverFn, MessageResult, StreamFn
 from ..runtime.runtime import AgentRuntime
 from ..types import UUID, ChannelType, Content, Memory, create_unique_uuid, new_uuid, now_ms
 
@@ -25,6 +25,7 @@ class Conversation:
         user_id: UUID | None = None,
         room_id: UUID | None = None,
         deliver: DeliverFn | None = None,
+        stream: StreamFn | None = None,
     ) -> None:
         self.runtime = runtime
         self.user_name = user_name
@@ -34,6 +35,7 @@ class Conversation:
         self.room_id = room_id or create_unique_uuid(runtime.agent_id, f"{source}:room:{room_name}")
         self.room_name = room_name
         self.deliver = deliver
+        self.stream = stream
 
     async def send(
         self,
@@ -61,7 +63,7 @@ class Conversation:
             created_at=now_ms(),
             content=Content(text=text, source=self.source, channel_type=self.channel_type, **extra),
         )
-        return await self.runtime.messages.handle(message, self.deliver)
+        return await self.runtime.messages.handle(message, self.deliver, stream=self.stream)
 
     async def history(self, count: int = 50) -> list[Memory]:
         """Oldest first."""

@@ -51,6 +51,19 @@ async def run_terminal_chat(
         for m in earlier:
             who = name if m.entity_id == runtime.agent_id else user
             console.print(f"[dim]{escape(who)}: {escape(m.content.text or '')}[/]", highlight=False)
+    streamed: list[str] = []
+    status = console.status(f"{name} is thinking…", spinner="dots")
+
+    async def on_chunk(chunk: str) -> None:
+        # Interactive sessions show the reply as the model writes it; piped output stays one line per reply.
+        if not streamed:
+            status.stop()
+            console.print(f"[bold cyan]{escape(name)}:[/] ", end="", highlight=False)
+        streamed.append(chunk)
+        console.print(escape(chunk), end="", highlight=False, soft_wrap=True)
+
+    if interactive:
+        conv.stream = on_chunk
     try:
         while True:
             line = await anyio.to_thread.run_sync(_read_line, interactive, user)
@@ -58,13 +71,20 @@ async def run_terminal_chat(
                 break
             if not line.strip():
                 continue
-            with console.status(f"{name} is thinking…", spinner="dots") if interactive else _Null():
+            streamed.clear()
+            if interactive:
+                status.start()
+            try:
                 result = await conv.send(line.strip())
+            finally:
+                status.stop()
+            if streamed:
+                console.print()
             if result.error:
                 console.print(f"[red]({escape(result.error)})[/]", highlight=False)
             elif not result.responses:
-                console.print(f"[dim]({name} chose not to answer)[/]", highlight=False)
-            for m in result.responses:
+                console.print(f"[dim]({escape(name)} chose not to answer)[/]", highlight=False)
+            for m in result.responses[1 if streamed else 0 :]:
                 console.print(
                     f"[bold cyan]{escape(name)}:[/] {escape(m.content.text or '')}",
                     highlight=False,
@@ -82,12 +102,4 @@ def _read_line(interactive: bool, user: str) -> str | None:
         line = sys.stdin.readline()
         return line if line else None
     except EOFError:
-        return None
-
-
-class _Null:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
         return None

@@ -182,7 +182,8 @@ class ToolLoopReasoner:
     ) -> TextResult:
         if mode == "native":
             request = TextRequest(
-                messages=list(messages), tools=tools or None, tool_choice="auto" if tools else None
+                messages=list(messages), tools=tools or None, tool_choice="auto" if tools else None,
+                on_token=turn.stream,
             )
         else:
             request = TextRequest(messages=list(messages), response_schema=next_step_schema(tools))

@@ -19,6 +19,7 @@ from ..runtime.plugin import ActionContext, ActionOptions
 from ..runtime.reasoner import Turn, TurnOutcome
 from ..runtime.templates import DEFAULT_TEMPLATES, render
 from ..types import ActionResult, Content, Memory, ModelType, State
+from .streaming import XmlTextStreamer
 from .xml_parse import parse_key_value_xml
 
 log = logging.getLogger("elizapy.reasoning.xml")
@@ -40,8 +41,10 @@ class XmlReasoner:
         ]
         prompt = render(template, turn.state.values)
         raw = ""
-        for _ in range(self.max_retries):
-            raw = (await rt.generate(ModelType.TEXT_LARGE, TextRequest(prompt=prompt))).text
+        for attempt in range(self.max_retries):
+            streamer = XmlTextStreamer(turn.stream) if turn.stream is not None and attempt == 0 else None
+            request = TextRequest(prompt=prompt, on_token=streamer.feed if streamer else None)
+            raw = (await rt.generate(ModelType.TEXT_LARGE, request)).text
             parsed = parse_key_value_xml(raw)
             if parsed and (parsed.get("actions") or parsed.get("text")):
                 actions = parsed.get("actions") or []

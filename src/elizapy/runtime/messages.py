@@ -40,6 +40,8 @@ log = logging.getLogger("elizapy.messages")
 
 DeliverFn = Callable[[Content], Awaitable[Any]]
 """A connector's way to show a reply to its user (the pipeline stores the reply itself)."""
+StreamFn = Callable[[str], Awaitable[Any]]
+"""Receives reply text chunks while the model generates them."""
 
 ALWAYS_RESPOND = frozenset({ChannelType.DM, ChannelType.VOICE_DM, ChannelType.SELF, ChannelType.API})
 DEFAULT_PROVIDERS = ("CHARACTER", "RECENT_MESSAGES", "ENTITIES", "ACTIONS", "TIME")
@@ -90,7 +92,8 @@ class MessagePipeline:
 
     # --- public ----------------------------------------------------------------------------------------
 
-    async def handle(self, message: Memory, deliver: DeliverFn | None = None) -> MessageResult:
+    async def handle(self, message: Memory, deliver: DeliverFn | None = None, *,
+                     stream: StreamFn | None = None) -> MessageResult:
         rt = self._rt
         run_id = new_uuid()
         stats = RunStats()
@@ -98,7 +101,7 @@ class MessagePipeline:
         started = time.perf_counter()
         result = MessageResult(status="ignored", run_id=run_id, stats=stats)
         try:
-            result = await self._handle(message, deliver, run_id, stats)
+            result = await self._handle(message, deliver, run_id, stats, stream)
         except Exception as exc:
             log.exception("message run %s failed", run_id)
             result = MessageResult(
@@ -136,7 +139,8 @@ class MessagePipeline:
     # --- the pipeline ----------------------------------------------------------------------------------
 
     async def _handle(
-        self, message: Memory, deliver: DeliverFn | None, run_id: str, stats: RunStats
+        self, message: Memory, deliver: DeliverFn | None, run_id: str, stats: RunStats,
+        stream: StreamFn | None = None,
     ) -> MessageResult:
         rt = self._rt
         store = rt.store
@@ -181,7 +185,7 @@ class MessagePipeline:
         with anyio.CancelScope() as scope:
             self._scopes[room] = scope
             try:
-                result = await self._respond(message, deliver, run_id, stats)
+                result = await self._respond(message, deliver, run_id, stats, stream)
             finally:
                 if self._scopes.get(room) is scope:
                     del self._scopes[room]
@@ -192,7 +196,8 @@ class MessagePipeline:
         return result
 
     async def _respond(
-        self, message: Memory, deliver: DeliverFn | None, run_id: str, stats: RunStats
+        self, message: Memory, deliver: DeliverFn | None, run_id: str, stats: RunStats,
+        stream: StreamFn | None = None,
     ) -> MessageResult:
         rt = self._rt
         state = await rt.compose_state(message, DEFAULT_PROVIDERS)
@@ -218,8 +223,13 @@ class MessagePipeline:
             return [reply]
 
         assert rt.reasoner is not None
+        async def stream_if_current(chunk: str) -> None:
+            if stream is not None and is_current():
+                await stream(chunk)
+
         turn = Turn(
-            runtime=rt, message=message, state=state, run_id=run_id, callback=callback, is_current=is_current
+            runtime=rt, message=message, state=state, run_id=run_id, callback=callback, is_current=is_current,
+            stream=stream_if_current if stream is not None else None,
         )
         outcome = await rt.reasoner.run(turn)
         if outcome.mode != "none" and rt.evaluators:

@@ -7,7 +7,7 @@ adds native/parallel tool calling. Both act through :class:`Turn`, so they canno
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, Protocol
 
@@ -29,6 +29,8 @@ class Turn:
     callback: HandlerCallback
     """Sends and stores a reply; drops it (returns ``[]``) once the run is superseded."""
     is_current: Callable[[], bool]
+    stream: Callable[[str], Awaitable[None]] | None = None
+    """Receives reply text as it is generated (for UIs); the full reply still goes through ``callback``."""
     action_results: list[ActionResult] = field(default_factory=list)
     action_names: list[str] = field(default_factory=list)
 
