@@ -1027,12 +1027,27 @@ async function p5IndexReport(client, capturedSearch) {
   if (annUsed) index = `${/using\s+(hnsw|ivfflat)/i.exec(annUsed.indexdef)[1].toLowerCase()} (${annUsed.indexname})`;
   else if (ann.length) index = `none used: ${exact} (ANN index ${ann.map((r) => r.indexname).join(', ')} ignored)`;
   else index = `none: ${exact}`;
+  // PGLite's defaults differ from a server's (enable_seqscan is off in 0.3.x): they shape the plan above
+  const settings = {};
+  for (const name of ['enable_seqscan', 'shared_buffers', 'work_mem']) {
+    settings[name] = (await client.query(`SHOW ${name}`)).rows[0]?.[name];
+  }
   return {
     index,
+    settings,
     ann_indexes: ann.map((r) => r.indexdef),
     embeddings_indexes: rows.filter((r) => /ON public\.embeddings|ON embeddings/.test(r.indexdef)).map((r) => r.indexname),
     explain: plan,
   };
+}
+
+function pgliteVersion() {
+  try {
+    const pkg = path.join(HERE, 'node_modules', '@electric-sql', 'pglite', 'package.json');
+    return JSON.parse(fs.readFileSync(pkg, 'utf8')).version;
+  } catch {
+    return null;
+  }
 }
 
 async function scenarioP5(args) {
@@ -1188,6 +1203,8 @@ async function scenarioP5(args) {
       ann_indexes: idx.ann_indexes,
       embeddings_indexes: idx.embeddings_indexes,
       explain: idx.explain,
+      pglite_settings: idx.settings,
+      pglite: pgliteVersion(),
       node: process.version,
     };
     return out;

@@ -71,3 +71,22 @@ def test_p3_multi_step_runs_all_four_lookups() -> None:
     assert r["multi_step_detail"]["summary_calls"] == 1
     assert r["wall_ms"] >= r["model_calls"] * r["latency_ms"]
     assert r["single_shot"]["actions_run"] == 4
+
+
+def test_p5_vector_search_small() -> None:
+    r = run_bench("--scenario", "P5", "--n", "2000", "--queries", "20", timeout=180.0)
+    assert r["scenario"] == "P5"
+    assert r["version"] == "1.7.2"
+    assert r["n"] == 2000
+    assert r["complete"] is True
+    assert r["dim"] == 384
+    assert r["queries"] == 20
+    assert r["short_results"] == 0
+    assert r["p50_ms"] > 0
+    assert r["p99_ms"] >= r["p50_ms"]
+    assert r["load_s"] > 0
+    if r["index"].startswith("none"):
+        # no ANN index in the plan: the search is exact
+        assert r["recall_at_10"] == 1.0
+    else:
+        assert r["recall_at_10"] >= 0.9

@@ -357,3 +357,32 @@ async def test_unparseable_model_output_sends_nothing(make_runtime, bad):
     rt = await make_runtime(ScriptedModel([bad, bad, bad]))
     result = await Conversation(rt).send("hi")
     assert result.responses == []
+
+
+async def test_plain_prose_answer_is_used_without_retry(make_runtime):
+    model = ScriptedModel(["REPLY: Happy to help with that."])
+    rt = await make_runtime(model)
+    result = await Conversation(rt).send("can you help?")
+    assert result.text == "Happy to help with that."
+    assert len(model.calls) == 1
+
+
+async def test_prompt_names_example_speakers_and_the_latest_message(make_runtime, character):
+    from elizapy.types import MessageExample
+
+    char = character.model_copy(
+        update={
+            "message_examples": [
+                [
+                    MessageExample(name="{{name1}}", content=Content(text="ping?")),
+                    MessageExample(name="Ada", content=Content(text="pong.")),
+                ]
+            ]
+        }
+    )
+    model = ScriptedModel([xml_reply("ok")])
+    rt = await make_runtime(model, char=char)
+    await Conversation(rt, user_name="zoe").send("what is 2+2?")
+    prompt = model.prompts[0]
+    assert "{{name1}}" not in prompt and "Alex: ping?" in prompt
+    assert "# Latest message, from zoe, to answer now\nwhat is 2+2?" in prompt

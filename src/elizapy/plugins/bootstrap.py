@@ -4,6 +4,7 @@ recent messages, entities, actions, time, action state)."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import TYPE_CHECKING, Any
 
 from ..models.base import TextRequest
@@ -89,6 +90,15 @@ NONE = Action(
 # --- providers --------------------------------------------------------------------------------------------
 
 
+_NAME_PLACEHOLDER = re.compile(r"\{\{\s*(name|user)(\d+)\s*\}\}")
+_EXAMPLE_NAMES = ("Alex", "Sam", "Jordan", "Riley", "Casey")
+
+
+def _example_name(name: str) -> str:
+    """``{{name1}}`` in examples stands for 'some user'; give it a plain name, as TS does."""
+    return _NAME_PLACEHOLDER.sub(lambda m: _EXAMPLE_NAMES[(int(m.group(2)) - 1) % len(_EXAMPLE_NAMES)], name)
+
+
 async def _character(runtime: AgentRuntime, message: Memory, state: State) -> ProviderResult:
     c = runtime.character
     parts = [f"# About {c.name}"]
@@ -105,8 +115,10 @@ async def _character(runtime: AgentRuntime, message: Memory, state: State) -> Pr
     if c.message_examples:
         convs = []
         for conv in c.message_examples[:3]:
-            convs.append("\n".join(f"{ex.name}: {ex.content.text or ''}" for ex in conv))
-        parts.append(f"# Example conversations for {c.name}\n" + "\n\n".join(convs))
+            convs.append("\n".join(f"{_example_name(ex.name)}: {ex.content.text or ''}" for ex in conv))
+        parts.append(
+            f"# How {c.name} talks (style examples only, not part of this conversation)\n" + "\n\n".join(convs)
+        )
     text = "\n\n".join(p for p in parts if p)
     return ProviderResult(
         text=text,
@@ -138,8 +150,10 @@ async def _recent_messages(runtime: AgentRuntime, message: Memory, state: State)
         if m.content.actions and m.content.actions != ["REPLY"]:
             line += f" ({', '.join(m.content.actions)})"
         lines.append(line)
-    text = "# Conversation so far\n" + "\n".join(lines) if lines else ""
     sender = names.get(message.entity_id, "User")
+    text = "# Conversation so far\n" + "\n".join(lines) if lines else ""
+    if message.content.text:
+        text += f"\n\n# Latest message, from {sender}, to answer now\n{message.content.text}"
     return ProviderResult(
         text=text,
         values={"recentMessages": "\n".join(lines), "senderName": sender},

@@ -48,7 +48,7 @@ TextSink = Callable[[str], Awaitable[None]]
 GenerateFn = Callable[[TextRequest], Awaitable[TextResult]]
 """A model: one typed request in, one result out (``runtime.generate`` bound to a ModelType, for instance)."""
 ToolRunner = Callable[[Action, dict[str, Any]], Awaitable[ActionResult]]
-"""Runs one action with the model's arguments; may raise (the :class:`Toolbox` turns failures into results)."""
+"""Runs one action with the model's arguments; may raise (:class:`Toolbox` turns failures into results)."""
 
 
 # --- results and events -------------------------------------------------------------------------------------
@@ -103,9 +103,9 @@ class DelegateContext:
     history: Sequence[ChatMessage] = ()
     """Earlier conversation turns, oldest first (the task itself is not repeated here)."""
     thread_id: str | None = None
-    """A stable conversation id (the room id), for backends that keep their own memory (LangGraph checkpoints)."""
+    """A stable conversation id (the room id), for backends with their own memory (LangGraph checkpoints)."""
     generate: GenerateFn | None = None
-    """The host agent's model, for backends that use it (the tool loop; LangGraph factories asking for ``model``)."""
+    """The host agent's model, for backends that use one (the tool loop; graph factories taking ``model``)."""
     metadata: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -141,8 +141,8 @@ class Toolbox:
     becomes an error result whose text the backend hands to its model, so the run can go on.
     """
 
-    def __init__(self, tools: Sequence[Action], run_tool: ToolRunner | None = None, *, timeout_s: float = 30.0,
-                 on_event: EventSink | None = None) -> None:
+    def __init__(self, tools: Sequence[Action], run_tool: ToolRunner | None = None, *,
+                 timeout_s: float = 30.0, on_event: EventSink | None = None) -> None:
         self.actions = [a for a in tools if a.name not in NOT_TOOLS]
         self.run_tool = run_tool or run_standalone
         self.timeout_s = timeout_s
@@ -287,7 +287,8 @@ class ToolLoopBackend(DelegateBackend):
             if self.limits.max_tokens is not None and usage.total_tokens >= self.limits.max_tokens:
                 return self._stop(run, f"the token budget ({self.limits.max_tokens}) was used up", usage)
             if calls_made + len(calls) > self.limits.max_tool_calls:
-                return self._stop(run, f"the tool-call budget ({self.limits.max_tool_calls}) was used up", usage)
+                why = f"the tool-call budget ({self.limits.max_tool_calls}) was used up"
+                return self._stop(run, why, usage)
             calls_made += len(calls)
             outputs = await self._execute(run, calls, seen)
             self._append(messages, result, calls, outputs, thought)
@@ -299,16 +300,17 @@ class ToolLoopBackend(DelegateBackend):
             listing = "\n".join(f"- {t.name}: {t.description} arguments schema: "
                                 f"{json.dumps(t.parameters, separators=(',', ':'))}" for t in specs)
             system += (
-                "\n\n# Tools\n" + listing + "\n\nAnswer with one JSON object: {\"thought\": str, \"tool_calls\": "
-                "[{\"tool\": name, \"arguments\": {...}}], \"final_answer\": str}. To call tools, list them in "
-                "tool_calls and leave final_answer empty. To finish, give an empty tool_calls list and the "
-                "answer in final_answer.")
+                "\n\n# Tools\n" + listing + "\n\nAnswer with one JSON object: {\"thought\": str, "
+                "\"tool_calls\": [{\"tool\": name, \"arguments\": {...}}], \"final_answer\": str}. To call "
+                "tools, list them in tool_calls and leave final_answer empty. To finish, give an empty "
+                "tool_calls list and the answer in final_answer.")
         head = [ChatMessage("system", system.strip())] if system.strip() else []
         return [*head, *run.context.history, ChatMessage("user", run.task)]
 
     def _request(self, run: DelegateRun, messages: list[ChatMessage], specs: list[ToolSpec]) -> TextRequest:
         if self.mode == "native":
-            return TextRequest(messages=list(messages), tools=specs or None, tool_choice="auto" if specs else None,
+            return TextRequest(messages=list(messages), tools=specs or None,
+                               tool_choice="auto" if specs else None,
                                on_token=run.emit_text if run.on_text is not None else None)
         return TextRequest(messages=list(messages), response_schema=next_step_schema(specs))
 
@@ -324,12 +326,12 @@ class ToolLoopBackend(DelegateBackend):
             return [], result.text.strip(), ""
         raw_calls = obj.get("tool_calls") or []
         calls = [ToolCall(id=f"call_{new_uuid()[:8]}", name=str(c.get("tool") or c.get("name")),
-                          arguments=c.get("arguments") if isinstance(c.get("arguments"), dict) else {})
+                          arguments=dict(c["arguments"]) if isinstance(c.get("arguments"), dict) else {})
                  for c in raw_calls if isinstance(c, dict) and (c.get("tool") or c.get("name"))]
         return calls, str(obj.get("final_answer") or ""), str(obj.get("thought") or "")
 
     async def _execute(self, run: DelegateRun, calls: list[ToolCall], seen: dict[str, str]) -> list[str]:
-        """One turn's calls, concurrently (the model saw none of their results, so none depends on another)."""
+        """One turn's calls, concurrently (the model saw none of their results: none depends on another)."""
         outputs = [""] * len(calls)
 
         async def one(i: int, call: ToolCall) -> None:
@@ -346,20 +348,20 @@ class ToolLoopBackend(DelegateBackend):
                 tg.start_soon(one, i, call)
         return outputs
 
-    def _append(self, messages: list[ChatMessage], result: TextResult, calls: list[ToolCall], outputs: list[str],
-                thought: str) -> None:
+    def _append(self, messages: list[ChatMessage], result: TextResult, calls: list[ToolCall],
+                outputs: list[str], thought: str) -> None:
         if self.mode == "native":
             messages.append(ChatMessage("assistant", result.text or None, tool_calls=calls))
             messages.extend(ChatMessage("tool", out, tool_call_id=c.id, name=c.name)
                             for c, out in zip(calls, outputs, strict=True))
             return
-        asked = {"thought": thought, "tool_calls": [{"tool": c.name, "arguments": c.arguments} for c in calls],
-                 "final_answer": ""}
+        asked = {"thought": thought, "final_answer": "",
+                 "tool_calls": [{"tool": c.name, "arguments": c.arguments} for c in calls]}
         messages.append(ChatMessage("assistant", json.dumps(asked)))
         lines = [f"- {c.name}({json.dumps(c.arguments, ensure_ascii=False)}) -> {o}"
                  for c, o in zip(calls, outputs, strict=True)]
-        messages.append(ChatMessage("user", "Tool results:\n" + "\n".join(lines)
-                                    + "\nContinue: call more tools if needed, otherwise give the final answer."))
+        messages.append(ChatMessage("user", "Tool results:\n" + "\n".join(lines) + "\nContinue: call more "
+                                    "tools if needed, otherwise give the final answer."))
 
     def _stop(self, run: DelegateRun, why: str, usage: Usage) -> DelegateResult:
         text = f"I stopped before finishing because {why}."
@@ -383,7 +385,7 @@ class CallableBackend(DelegateBackend):
 
     def __init__(self, fn: DelegateFn, *, name: str | None = None, tool_timeout_s: float = 30.0) -> None:
         self.fn = fn
-        self.name = name or getattr(fn, "__name__", "callable")
+        self.name = name or str(getattr(fn, "__name__", "callable"))
         self.tool_timeout_s = tool_timeout_s
 
     async def execute(self, run: DelegateRun) -> DelegateResult:
@@ -399,7 +401,7 @@ class CallableBackend(DelegateBackend):
 
 
 def as_backend(obj: Any, *, name: str | None = None) -> DelegateBackend:
-    """A backend from a backend instance, a backend class, or an async function (see :class:`CallableBackend`)."""
+    """A backend from a backend instance, a backend class, or an async function (:class:`CallableBackend`)."""
     if isinstance(obj, DelegateBackend):
         return obj
     if isinstance(obj, type) and issubclass(obj, DelegateBackend):
@@ -414,10 +416,11 @@ def as_backend(obj: Any, *, name: str | None = None) -> DelegateBackend:
 class DelegateReasoner:
     """Lets an ElizaOS-Py agent think with a delegate backend (``REASONER=langgraph`` or ``delegate``).
 
-    The agent's valid actions are the backend's tools and run through ``run_action`` (events, timeouts, action
-    context as under the other reasoners); each call is stored as an ``actions`` memory. Intermediate assistant
-    messages (text the model wrote while also calling tools) are sent as replies as they happen, like an
-    ElizaOS action's callback; the final answer is the last reply. A failing backend becomes a clear reply.
+    The agent's valid actions are the backend's tools and run through ``run_action`` (events, timeouts,
+    action context as under the other reasoners); each call is stored as an ``actions`` memory. Intermediate
+    assistant messages (text the model wrote while also calling tools) are sent as replies as they happen,
+    like an ElizaOS action's callback; the final answer is the last reply. A failing backend becomes a clear
+    reply.
     """
 
     def __init__(self, backend: DelegateBackend, *, forward_intermediate: bool = True) -> None:
@@ -427,12 +430,14 @@ class DelegateReasoner:
 
     async def run(self, turn: Turn) -> TurnOutcome:
         rt = turn.runtime
-        tools = [a for a in rt.actions if a.name not in NOT_TOOLS and await a.is_valid(rt, turn.message, turn.state)]
+        tools = [a for a in rt.actions
+                 if a.name not in NOT_TOOLS and await a.is_valid(rt, turn.message, turn.state)]
         action_context = ActionContext(previous_results=turn.action_results, step_names=turn.action_names)
 
         async def run_tool(action: Action, arguments: dict[str, Any]) -> ActionResult:
             options = ActionOptions(action_context=action_context, parameters=arguments)
-            return await run_action(rt, action, turn.message, turn.state, options, turn.callback, run_id=turn.run_id)
+            return await run_action(rt, action, turn.message, turn.state, options, turn.callback,
+                                    run_id=turn.run_id)
 
         async def on_event(event: DelegateEvent) -> None:
             if isinstance(event, AssistantMessage):
@@ -446,7 +451,8 @@ class DelegateReasoner:
         async def generate(request: TextRequest) -> TextResult:
             return await rt.generate(ModelType.TEXT_LARGE, request)
 
-        context = DelegateContext(system=self._system(turn), thread_id=str(turn.message.room_id), generate=generate,
+        context = DelegateContext(system=self._system(turn), thread_id=str(turn.message.room_id),
+                                  generate=generate,
                                   metadata={"runId": turn.run_id, "roomId": turn.message.room_id,
                                             "entityId": turn.message.entity_id, "agentId": rt.agent_id})
         try:
@@ -458,7 +464,8 @@ class DelegateReasoner:
         except Exception as exc:
             log.warning("delegate backend %s failed: %r", self.backend.name, exc)
             rt.report_error("reasoner", self.backend.name, exc, turn.message)
-            text = f"I could not finish that: the {self.backend.name} reasoner failed ({type(exc).__name__}: {exc})."
+            text = (f"I could not finish that: the {self.backend.name} reasoner failed "
+                    f"({type(exc).__name__}: {exc}).")
         if text:
             await turn.callback(Content(text=text, actions=["REPLY"]))
         names = list(dict.fromkeys(turn.action_names))
@@ -513,7 +520,8 @@ def delegate_reasoner(runtime: AgentRuntime, name: str) -> Reasoner:
             raise ConfigError("REASONER=delegate needs DELEGATE_BACKEND=module:attribute")
         backend = as_backend(load_object(str(spec), what="DELEGATE_BACKEND"))
     else:
-        raise ConfigError(f"{name!r} is not a delegate reasoner; expected one of {', '.join(DELEGATE_REASONERS)}")
+        raise ConfigError(f"{name!r} is not a delegate reasoner; expected one of "
+                          f"{', '.join(DELEGATE_REASONERS)}")
     timeout = runtime.get_setting("DELEGATE_TOOL_TIMEOUT")
     if timeout:
         backend.tool_timeout_s = float(timeout)

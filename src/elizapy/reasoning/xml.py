@@ -12,6 +12,7 @@ contract, so ElizaOS templates and plugins behave the same here.
 from __future__ import annotations
 
 import logging
+import re
 
 from ..models.base import TextRequest
 from ..runtime.actions import find_action, run_action
@@ -24,6 +25,7 @@ from .xml_parse import parse_key_value_xml
 
 log = logging.getLogger("elizapy.reasoning.xml")
 
+_PLAIN_PREFIX = re.compile(r"^(?:\*\*)?(?:REPLY|RESPONSE|TEXT|ANSWER)(?:\*\*)?\s*:\s*", re.IGNORECASE)
 SIMPLE_ACTIONS = frozenset({"REPLY", "NONE"})
 SILENT_ACTIONS = frozenset({"IGNORE"})
 
@@ -45,27 +47,34 @@ class XmlReasoner:
             streamer = XmlTextStreamer(turn.stream) if turn.stream is not None and attempt == 0 else None
             request = TextRequest(prompt=prompt, on_token=streamer.feed if streamer else None)
             raw = (await rt.generate(ModelType.TEXT_LARGE, request)).text
-            parsed = parse_key_value_xml(raw)
-            if parsed and (parsed.get("actions") or parsed.get("text")):
-                actions = parsed.get("actions") or []
-                text = str(parsed.get("text", ""))
-                if not actions:
-                    actions = ["REPLY"] if text else ["IGNORE"]
-                extra = {
-                    k: v for k, v in parsed.items() if k not in ("thought", "actions", "providers", "text")
-                }
-                return Content(
-                    thought=str(parsed.get("thought", "")),
-                    actions=[str(a) for a in actions],
-                    providers=[str(p) for p in parsed.get("providers") or []],
-                    text=text,
-                    **extra,
-                )
-        if raw.strip() and "<" not in raw:
-            # Small local models sometimes answer in plain prose; that is still a usable reply.
-            log.info("model answered without XML; treating the text as a REPLY")
-            return Content(thought="", actions=["REPLY"], providers=[], text=raw.strip())
+            content = self._content(raw)
+            if content is not None:
+                return content
         log.warning("no usable XML after %d attempts: %r", self.max_retries, raw[:200])
+        return None
+
+    @staticmethod
+    def _content(raw: str) -> Content | None:
+        parsed = parse_key_value_xml(raw)
+        if parsed and (parsed.get("actions") or parsed.get("text")):
+            actions = parsed.get("actions") or []
+            text = str(parsed.get("text", ""))
+            if not actions:
+                actions = ["REPLY"] if text else ["IGNORE"]
+            extra = {k: v for k, v in parsed.items() if k not in ("thought", "actions", "providers", "text")}
+            return Content(
+                thought=str(parsed.get("thought", "")),
+                actions=[str(a) for a in actions],
+                providers=[str(p) for p in parsed.get("providers") or []],
+                text=text,
+                **extra,
+            )
+        plain = _PLAIN_PREFIX.sub("", raw.strip()).strip()
+        if plain and "<" not in plain:
+            # Small local models sometimes answer in plain prose; retrying costs a whole generation and
+            # rarely does better, so the prose is the reply.
+            log.info("model answered without XML; treating the text as a REPLY")
+            return Content(thought="", actions=["REPLY"], providers=[], text=plain)
         return None
 
     async def run(self, turn: Turn) -> TurnOutcome:

@@ -15,7 +15,7 @@ import logging
 import re
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -220,6 +220,12 @@ class AgentManager:
         assert existing is not None
         return character, existing
 
+    async def register(self, character: Character) -> UUID:
+        """Store an agent record from a character file, replacing any stored one (the file wins)."""
+        character = with_id(character)
+        await self.store.agents.upsert(character.agent_id, character.to_wire())
+        return character.agent_id
+
     async def record(self, agent_id: UUID) -> dict[str, Any] | None:
         return await self.store.agents.get(agent_id)
 
@@ -308,11 +314,15 @@ class AgentManager:
         return [rt for agent_id in participants if agent_id != message.author_id and agent_id in subscribed
                 and (rt := self._runtimes.get(agent_id)) is not None]
 
-    def dispatch(self, message: CentralMessage, server_id: UUID, *, author_name: str | None = None) -> None:
-        """Hand a channel message to every agent concerned, in the background (the "websocket" transport)."""
-        task = asyncio.get_running_loop().create_task(self._dispatch(message, server_id, author_name))
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` in the background until it ends or the server closes (then it is cancelled)."""
+        task = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    def dispatch(self, message: CentralMessage, server_id: UUID, *, author_name: str | None = None) -> None:
+        """Hand a channel message to every agent concerned, in the background (the "websocket" transport)."""
+        self.spawn(self._dispatch(message, server_id, author_name))
 
     async def _dispatch(self, message: CentralMessage, server_id: UUID, author_name: str | None) -> None:
         try:

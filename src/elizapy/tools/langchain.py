@@ -3,8 +3,8 @@
 - :func:`langchain_action` turns a LangChain ``BaseTool`` into an :class:`~elizapy.runtime.plugin.Action` any
   reasoner can call: the parameters are the tool's *call* schema (what a model fills in; arguments LangChain
   injects itself are left out), the handler awaits ``tool.ainvoke``.
-- :func:`langchain_tool` turns an action into a LangChain ``StructuredTool`` for a LangGraph graph. It does not
-  run the action itself: the caller passes ``run`` (the delegate's guarded tool call), so timeouts, error
+- :func:`langchain_tool` turns an action into a LangChain ``StructuredTool`` for a LangGraph graph. It does
+  not run the action itself: the caller passes ``run`` (the delegate's guarded tool call), so timeouts, error
   results and records stay in one place whatever the graph does.
 
 ``langchain-core`` is imported lazily; without it these functions raise an ImportError with the install hint.
@@ -88,7 +88,7 @@ def output_result(output: Any) -> ActionResult:
 
 
 def content_text(content: Any) -> str:
-    """The text of LangChain message content: a string, or a list of strings and ``{"type": "text"}`` blocks."""
+    """The text of LangChain message content: a string, or a list of strings and ``{"type": "text"}``."""
     if isinstance(content, str):
         return content
     if isinstance(content, list):

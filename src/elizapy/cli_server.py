@@ -1,0 +1,93 @@
+"""``elizapy start``: serve agents over the ElizaOS-compatible REST + Socket.IO API, with a web chat at ``/``.
+
+Settings are read here, at the edge: the process environment over ``.env``. ``SERVER_PORT`` (3000),
+``ELIZA_SERVER_AUTH_TOKEN`` (the API key for ``/api`` and Socket.IO), ``ELIZAPY_UI_DIR`` (a built web client
+such as ``@elizaos/client``'s dist to serve instead of the built-in page), and the model settings
+(``MODEL_PROVIDER``, ``OPENAI_BASE_URL``…) of :func:`elizapy.models.factory.gateway_from_settings`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from .errors import ElizaError
+
+err = Console(stderr=True)
+
+
+def _fail(message: str) -> None:
+    err.print(f"[bold red]error:[/] {escape(message)}")
+    raise typer.Exit(code=2)
+
+
+def _port(value: int | None, env: dict[str, str]) -> int:
+    if value is not None:
+        port = value
+    else:
+        raw = env.get("SERVER_PORT", "3000")
+        if not raw.isdigit():
+            _fail(f"SERVER_PORT={raw!r} is not a port number")
+        port = int(raw)
+    if not 0 <= port <= 65535:
+        _fail(f"port {port} is out of range")
+    return port
+
+
+def start(
+    character: Annotated[list[Path] | None, typer.Option(
+        "--character", "-c", help="character JSON file; repeat for several agents")] = None,
+    port: Annotated[int | None, typer.Option(help="port (default: SERVER_PORT or 3000)")] = None,
+    host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
+    db: Annotated[Path | None, typer.Option(help="SQLite file (default: .elizapy/server.db)")] = None,
+    ui_dir: Annotated[Path | None, typer.Option(
+        help="built web client to serve at / (default: ELIZAPY_UI_DIR, else the built-in chat page)")] = None,
+    env_file: Annotated[Path | None, typer.Option(help=".env file with settings")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Start the server: REST API under /api, Socket.IO, OpenAPI docs at /docs, web chat at /."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        import uvicorn
+
+        from .server import ServerConfig, create_server
+    except ImportError as exc:
+        _fail(f"the server needs the server extra: pip install 'elizapy[server]' ({exc.name} is missing)")
+        return
+    from .character import load_character
+    from .cli import data_dir, edge_env
+    from .models.factory import gateway_from_settings
+    from .models.settings import SettingsSource
+
+    env = edge_env(env_file)
+    characters = []
+    try:
+        for path in character or []:
+            loaded = load_character(path)
+            for warning in loaded.warnings:
+                err.print(f"[yellow]warning:[/] {escape(str(warning))}")
+            characters.append(loaded.character)
+        gateway = gateway_from_settings(SettingsSource(None, None, env=env), cache_dir=env.get("ELIZAPY_CACHE_DIR"))
+    except ElizaError as exc:
+        _fail(str(exc))
+        return
+    ui = ui_dir or (Path(env["ELIZAPY_UI_DIR"]) if env.get("ELIZAPY_UI_DIR") else None)
+    if ui is not None and not (ui / "index.html").is_file():
+        _fail(f"{ui} has no index.html (expected a built web client)")
+    path = db or data_dir(env) / "server.db"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    dirs = tuple(dict.fromkeys([Path.cwd(), *(p.resolve().parent for p in character or [])]))
+    config = ServerConfig(auth_token=env.get("ELIZA_SERVER_AUTH_TOKEN") or None, ui_dir=ui, character_dirs=dirs)
+    server = create_server(models=gateway, db_path=path, characters=characters, config=config, env=env)
+    bound = _port(port, env)
+    err.print(f"ElizaOS-Py server on http://{host}:{bound} (API /api, docs /docs, "
+              f"{len(characters)} agent(s), database {os.fspath(path)})", highlight=False)
+    uvicorn.run(server.asgi, host=host, port=bound, log_level="info" if verbose else "warning",
+                lifespan="on", timeout_graceful_shutdown=10)
