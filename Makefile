@@ -13,7 +13,7 @@ SETUP_SCRIPTS := $(sort $(wildcard scripts/setup/*.sh))
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e ".[dev,local,server]"
+	$(BIN)/python -m pip install -q -e ".[dev,local,server,langgraph,mcp]"
 	@rm -f $(VENV)/.installed-*; touch $@
 
 install: $(STAMP)

@@ -47,7 +47,7 @@ function fail(message, code = 1) {
 
 const USAGE = `usage: node bench.mjs --scenario P1|P2|P3 [--messages N] [--latency-ms L] [--reps R] [--warmup W]
        node bench.mjs --scenario P5 [--n N] [--dim D] [--queries Q] [--seed S] [--load api|sql] [--batch B]
-                                   [--load-budget-s T]
+                                   [--load-budget-s T] [--compare-tuned]
   P1  per-message overhead, zero-latency model (N messages, default 200; W warm-up messages, default 10)
   P2  cold start in fresh child processes (R reps, default 5)
   P3  4 independent lookups in multi-step mode, model latency L ms per call (default 200; R reps, default 3)
@@ -1061,6 +1061,7 @@ async function scenarioP5(args) {
   if (!['api', 'sql'].includes(loadMode)) fail('--load must be api or sql', 2);
   const batch = intArg(args, 'batch', loadMode === 'api' ? 100 : 500, 1);
   const budgetS = intArg(args, 'load-budget-s', 3600, 1);
+  const compareTuned = args['compare-tuned'] === 'true';
   const warmupQueries = Math.min(5, nQueries);
   const k = 10;
 
@@ -1127,6 +1128,36 @@ async function scenarioP5(args) {
       results.push(res);
     }
     log(`P5: ${nQueries} searches, p50 ${quantile(lat, 0.5).toFixed(1)} ms`);
+
+    // optional diagnostic, not part of the anchor (ElizaOS does neither): the same searches again after ANALYZE
+    // and with enable_seqscan on, i.e. with a planner that knows the table sizes and may scan
+    let tuned = null;
+    if (compareTuned) {
+      await client.query('ANALYZE memories');
+      await client.query('ANALYZE embeddings');
+      await client.query('SET enable_seqscan = on');
+      try {
+        const lat2 = [];
+        let same = 0;
+        for (let j = 0; j < nQueries; j++) {
+          const t0 = performance.now();
+          const res = await search(queries.subarray(j * dim, (j + 1) * dim));
+          lat2.push(performance.now() - t0);
+          if (res.map((m) => m.id).join() === results[j].map((m) => m.id).join()) same += 1;
+        }
+        const plan = captured ? (await client.query(`EXPLAIN ${captured.sql}`, captured.params)).rows : [];
+        tuned = {
+          changes: 'ANALYZE memories, embeddings; SET enable_seqscan = on',
+          p50_ms: round(quantile(lat2, 0.5)),
+          p99_ms: round(quantile(lat2, 0.99)),
+          same_results: same,
+          explain: plan.map((r) => r['QUERY PLAN'].replace(/'\[[-0-9.,e]+\]'::vector/g, "'[query]'::vector")),
+        };
+        log(`P5: after ANALYZE with enable_seqscan=on, p50 ${tuned.p50_ms} ms`);
+      } finally {
+        await client.query('RESET enable_seqscan');
+      }
+    }
 
     // recall@10 against exact cosine on the generated float32 vectors (what ElizaOS-Py loads)
     const tBrute = performance.now();
@@ -1204,6 +1235,7 @@ async function scenarioP5(args) {
       embeddings_indexes: idx.embeddings_indexes,
       explain: idx.explain,
       pglite_settings: idx.settings,
+      ...(tuned ? { tuned_planner: tuned } : {}),
       pglite: pgliteVersion(),
       node: process.version,
     };

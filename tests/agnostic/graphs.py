@@ -13,10 +13,11 @@ from langchain_core.outputs import ChatGenerationChunk
 from langchain_core.tools import BaseTool, tool
 from langgraph.prebuilt import create_react_agent as _create_react_agent
 from langgraph.warnings import LangGraphDeprecatedSinceV10
+from pydantic import Field
 
 
 def create_react_agent(model: Any, tools: Sequence[Any]) -> Any:
-    """LangGraph's prebuilt ReAct agent (moved to ``langchain.agents.create_agent``, still in langgraph 1.x)."""
+    """LangGraph's prebuilt ReAct agent (now ``langchain.agents.create_agent``; still in langgraph 1.x)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", LangGraphDeprecatedSinceV10)
         return _create_react_agent(model, tools)
@@ -26,7 +27,7 @@ class ToolCallingFake(GenericFakeChatModel):
     """LangChain's fake chat model, made to accept tools and to stream tool calls (it replies from its script
     regardless of the tools; its own streaming drops tool calls)."""
 
-    seen: list[list[BaseMessage]] = []
+    seen: list[list[BaseMessage]] = Field(default_factory=list)
 
     def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> Any:
         return self
@@ -48,7 +49,7 @@ class ToolCallingFake(GenericFakeChatModel):
 
 
 def scripted_agent(tools: list[BaseTool]) -> Any:
-    """A ReAct agent whose fake model asks for the ElizaOS tool ``convert`` and then answers with its result."""
+    """A ReAct agent whose fake model asks for the ElizaOS tool ``convert``, then answers."""
     model = ToolCallingFake(messages=iter([
         AIMessage(content="Let me convert that.",
                   tool_calls=[{"name": "convert", "args": {"amount": 10, "currency": "EUR"}, "id": "t1",

@@ -1,4 +1,4 @@
-"""The delegate backend interface: the built-in tool loop and a plain callable, standalone and as a reasoner."""
+"""The delegate backend interface: the built-in tool loop and a plain callable, alone and as a reasoner."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ from elizapy.reasoning.delegate import (
     DelegateReasoner,
     DelegateResult,
     DelegateRun,
-    ToolLoopBackend,
     Toolbox,
+    ToolLoopBackend,
     as_backend,
     delegate_reasoner,
 )
@@ -71,19 +71,22 @@ async def test_tool_loop_backend_runs_standalone_with_concurrent_calls():
 
 async def test_tool_loop_backend_uses_the_hosts_model_and_json_mode():
     model = ScriptedModel([
-        '{"thought": "t", "tool_calls": [{"tool": "lookup", "arguments": {"topic": "mcp"}}], "final_answer": ""}',
+        '{"thought": "t", "tool_calls": [{"tool": "lookup", "arguments": {"topic": "mcp"}}], '
+        '"final_answer": ""}',
         lambda mt, req: '{"thought": "", "tool_calls": [], "final_answer": "'
                         + ("yes" if "-> mcp: found" in (req.messages or [])[-1].content else "no") + '"}',
     ])
     backend = ToolLoopBackend(mode="json")
-    result = await backend.run("find mcp", tools=[lookup], context=DelegateContext(generate=generate_from(model)))
+    context = DelegateContext(generate=generate_from(model))
+    result = await backend.run("find mcp", tools=[lookup], context=context)
     assert result.text == "yes"
     assert model.calls[0].request.response_schema is not None and model.calls[0].request.tools is None
 
 
 async def test_tool_loop_backend_guards():
     model = ScriptedModel([tool_calls_reply(("lookup", {"topic": "x"}))], repeat_last=True)
-    result = await ToolLoopBackend(generate_from(model), limits=LoopLimits(max_steps=3)).run("x", tools=[lookup])
+    backend = ToolLoopBackend(generate_from(model), limits=LoopLimits(max_steps=3))
+    result = await backend.run("x", tools=[lookup])
     assert result.stopped is not None and "step limit (3 model turns)" in result.text
     assert len(result.tool_calls) == 1  # the repeats were refused, not run
     with pytest.raises(ConfigError, match="needs a model"):
@@ -117,17 +120,24 @@ async def test_toolbox_turns_unknown_tools_timeouts_and_failures_into_results():
 async def test_callable_backend_is_an_agents_reasoner_with_tools_run_by_the_agent(make_runtime):
     seen_context: list[DelegateContext] = []
 
+    streamed: list[str] = []
+
     async def agent(run: DelegateRun) -> str:
         seen_context.append(run.context)
+        await run.emit_text("looking… ")
         record = await run.tools.call("lookup", {"topic": run.task})
         return f"The answer: {record.output}"
 
+    async def on_text(delta: str) -> None:
+        streamed.append(delta)
+
     rt = await make_runtime(ScriptedModel([]), plugins=[Plugin(name="t", actions=[lookup])])
     rt.reasoner = DelegateReasoner(as_backend(agent))
-    conv = Conversation(rt)
+    conv = Conversation(rt, stream=on_text)
     result = await conv.send("weather")
     assert result.text == "The answer: weather: found"
     assert [r.text for r in result.action_results] == ["weather: found"]
+    assert streamed == ["looking… "]
     ctx = seen_context[0]
     assert ctx.thread_id == conv.room_id and ctx.generate is not None
     assert ctx.system is not None and "Answer briefly." in ctx.system
@@ -158,7 +168,8 @@ async def test_a_failing_backend_becomes_a_clear_reply(make_runtime):
     rt.reasoner = DelegateReasoner(CallableBackend(broken))
     result = await Conversation(rt).send("hi")
     assert result.status == "responded"
-    assert result.text == "I could not finish that: the broken reasoner failed (RuntimeError: graph exploded)."
+    assert result.text == ("I could not finish that: the broken reasoner failed "
+                           "(RuntimeError: graph exploded).")
 
 
 async def test_run_tool_decides_where_tools_run():

@@ -40,8 +40,16 @@ def convert(amount: float, currency: str) -> str:
 
 async def test_graph_answers_through_the_agent_and_calls_an_elizaos_action(make_runtime):
     rt = await graph_agent(make_runtime, ScriptedModel([]), "scripted_agent", convert)
-    conv = Conversation(rt)
+    streamed: list[str] = []
+
+    async def stream(delta: str) -> None:
+        streamed.append(delta)
+
+    conv = Conversation(rt, stream=stream)
     result = await conv.send("How much is 10 USD in EUR?")
+    # The fake model streams word by word; the deltas reach the pipeline's reply stream as they come.
+    assert streamed[:2] == ["Let", " me"]
+    assert "".join(streamed) == "Let me convert that.10 USD is 9.20 EUR."
 
     assert result.status == "responded"
     # The graph's intermediate message was forwarded as a reply as it happened, then the final answer.
@@ -84,8 +92,10 @@ async def test_streamed_tokens_and_messages_reach_the_sinks():
     async def on_event(event: DelegateEvent) -> None:
         events.append(event)
 
-    model = ScriptedModel([tool_calls_reply(("convert", {"amount": 1, "currency": "JPY"}), text="One moment."),
-                           TextResult(text="1 USD is 0.92 JPY here.")])
+    model = ScriptedModel([
+        tool_calls_reply(("convert", {"amount": 1, "currency": "JPY"}), text="One moment."),
+        TextResult(text="1 USD is 0.92 JPY here."),
+    ])
 
     async def generate(request: TextRequest) -> TextResult:
         return await model.generate(ModelType.TEXT_LARGE, request)
@@ -180,7 +190,7 @@ def convert_lc():
 
 
 async def test_reasoner_setting_selects_the_graph(make_runtime):
-    """Needs ``select_reasoner`` to hand ``REASONER=langgraph`` to ``delegate_reasoner`` (see docs/agnostic.md)."""
+    """Needs ``select_reasoner`` to pass ``REASONER=langgraph`` on to ``delegate_reasoner``."""
     rt = await make_runtime(ScriptedModel([]), plugins=[Plugin(name="fx", actions=[convert])],
                             settings={"REASONER": "langgraph", "LANGGRAPH_GRAPH": f"{GRAPHS}:scripted_agent"})
     assert isinstance(rt.reasoner, DelegateReasoner) and rt.reasoner.name == "langgraph"
@@ -193,3 +203,36 @@ async def test_missing_or_bad_graph_setting_is_a_config_error(make_runtime):
     rt.settings = type(rt.settings)({"LANGGRAPH_GRAPH": f"{GRAPHS}:nope"}, None)
     with pytest.raises(ConfigError, match="no attribute 'nope'"):
         delegate_reasoner(rt, "langgraph")
+
+
+async def test_compiled_graph_nodes_reach_the_agents_tools_through_the_config():
+    from langchain_core.messages import AIMessage
+    from langchain_core.runnables import RunnableConfig
+    from langgraph.graph import END, START, MessagesState, StateGraph
+
+    from elizapy.reasoning.langgraph_backend import elizapy_tools
+
+    async def node(state: MessagesState, config: RunnableConfig) -> dict:
+        tools = {t.name: t for t in elizapy_tools(config)}
+        output = await tools["convert"].ainvoke({"amount": 5, "currency": "EUR"})
+        return {"messages": [AIMessage(content=f"tool gave {output}")]}
+
+    graph = StateGraph(MessagesState)
+    graph.add_node("direct", node)
+    graph.add_edge(START, "direct")
+    graph.add_edge("direct", END)
+    result = await LangGraphBackend(graph.compile()).run("5 usd", tools=[convert])
+    assert result.text == "tool gave 5 USD = 4.60 EUR"
+    assert [r.name for r in result.tool_calls] == ["convert"]
+
+
+async def test_a_graph_that_produces_no_answer_says_so():
+    from langgraph.graph import END, START, MessagesState, StateGraph
+
+    graph = StateGraph(MessagesState)
+    graph.add_node("silent", lambda state: {"messages": []})
+    graph.add_edge(START, "silent")
+    graph.add_edge("silent", END)
+    result = await LangGraphBackend(graph.compile()).run("anything")
+    assert result.stopped == "the graph produced no answer"
+    assert result.text == "I stopped before finishing because the graph produced no answer."

@@ -15,7 +15,8 @@ from tests.agnostic.lc_tools import stock_price, wiki
 
 
 def tool_messages(request: TextRequest) -> dict[str, str]:
-    return {m.tool_call_id: m.content or "" for m in request.messages or [] if m.role == "tool" and m.tool_call_id}
+    return {m.tool_call_id: m.content or "" for m in request.messages or []
+            if m.role == "tool" and m.tool_call_id}
 
 
 async def test_langchain_tool_is_called_by_the_builtin_tool_loop(make_runtime):
@@ -24,7 +25,8 @@ async def test_langchain_tool_is_called_by_the_builtin_tool_loop(make_runtime):
         lambda mt, req: TextResult(text=" | ".join(tool_messages(req).values())),
     ])
     actions = [langchain_action(wiki), langchain_action(stock_price)]
-    rt = await make_runtime(model, plugins=[Plugin(name="lc", actions=actions)], settings={"REASONER": "tools"})
+    rt = await make_runtime(model, plugins=[Plugin(name="lc", actions=actions)],
+                            settings={"REASONER": "tools"})
     result = await Conversation(rt).send("search MCP and price NOPE")
 
     assert result.text == "2 articles about MCP | ERROR: unknown ticker NOPE"

@@ -70,11 +70,16 @@ class LiveServer:
         self._sock.bind(("127.0.0.1", 0))
         self.port = self._sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(server.asgi, log_level="warning", lifespan="on", access_log=False,
-                                timeout_graceful_shutdown=2)
+        config = uvicorn.Config(
+            server.asgi, log_level="warning", lifespan="on", access_log=False, timeout_graceful_shutdown=2
+        )
         self._uvicorn = _Uvicorn(config)
-        self._thread = threading.Thread(target=self._uvicorn.run, kwargs={"sockets": [self._sock]},
-                                        name=f"elizapy-server-{self.port}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._uvicorn.run,
+            kwargs={"sockets": [self._sock]},
+            name=f"elizapy-server-{self.port}",
+            daemon=True,
+        )
 
     def start(self) -> LiveServer:
         self._thread.start()
@@ -96,15 +101,11 @@ ServerFactory = Callable[..., LiveServer]
 
 @pytest.fixture
 def start_server(tmp_path: Path) -> Iterator[ServerFactory]:
-    """Start servers (stopped after the test): ``start_server(characters=[...], config=ServerConfig(...))``."""
+    """Start servers, stopped after the test: ``start_server(characters=[...], config=ServerConfig(...))``."""
     started: list[LiveServer] = []
 
-    def start(*, characters: list[Character] | None = None, config: ServerConfig | None = None,
-              db_name: str = "server.db") -> LiveServer:
-        server = create_server(models=make_gateway(), db_path=tmp_path / db_name,
-                               characters=characters if characters is not None else [character()],
-                               config=config or ServerConfig(character_dirs=(tmp_path,)))
-        live = LiveServer(server).start()
+    def start(*, characters: list[Character] | None = None, config: ServerConfig | None = None) -> LiveServer:
+        live = serve(tmp_path / f"server{len(started)}", characters=characters, config=config)
         started.append(live)
         return live
 
@@ -113,13 +114,22 @@ def start_server(tmp_path: Path) -> Iterator[ServerFactory]:
         live.stop()
 
 
+def serve(
+    tmp: Path, *, characters: list[Character] | None = None, config: ServerConfig | None = None
+) -> LiveServer:
+    server = create_server(
+        models=make_gateway(),
+        db_path=tmp / "server.db",
+        characters=characters if characters is not None else [character()],
+        config=config or ServerConfig(character_dirs=(tmp,)),
+    )
+    return LiveServer(server).start()
+
+
 @pytest.fixture(scope="module")
 def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """One server per module, with agent "Ada" running."""
-    tmp = tmp_path_factory.mktemp("shared")
-    server = create_server(models=make_gateway(), db_path=tmp / "server.db", characters=[character()],
-                           config=ServerConfig(character_dirs=(tmp,)))
-    live = LiveServer(server).start()
+    live = serve(tmp_path_factory.mktemp("shared"))
     yield live
     live.stop()
 
@@ -132,8 +142,10 @@ def node_or_skip() -> str:
     if node is None:
         pytest.skip("node is not installed (scripts/setup/server.sh installs it)")
     if not (NODE_DIR / "node_modules" / "@elizaos" / "api-client").is_dir():
-        pytest.fail(f"the Node test packages are not installed: run `npm ci` in {NODE_DIR} "
-                    "(scripts/setup/server.sh does)")
+        pytest.fail(
+            f"the Node test packages are not installed: run `npm ci` in {NODE_DIR} "
+            "(scripts/setup/server.sh does)"
+        )
     return node
 
 
@@ -147,10 +159,20 @@ def chromium_or_skip() -> str:
 def run_node(script: str, *args: str, timeout: float = 60) -> dict[str, Any]:
     """Run a script of ``tests/server/node`` and parse the JSON it prints on its last line."""
     node = node_or_skip()
-    proc = subprocess.run([node, script, *args], cwd=NODE_DIR, capture_output=True, text=True, timeout=timeout,
-                          check=False)
+    proc = subprocess.run(
+        [node, script, *args], cwd=NODE_DIR, capture_output=True, text=True, timeout=timeout, check=False
+    )
     lines = [line for line in proc.stdout.splitlines() if line.strip()]
     if proc.returncode != 0 or not lines:
         raise AssertionError(f"{script} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
     result: dict[str, Any] = json.loads(lines[-1])
     return result
+
+
+def official_client_dist() -> Path:
+    """The ``@elizaos/client`` 1.7.2 build that scripts/setup/server.sh puts in the cache."""
+    cache = Path(os.environ.get("ELIZAPY_CACHE_DIR") or Path.home() / ".cache" / "elizapy")
+    dist = cache / "ui" / "elizaos-client-1.7.2" / "dist"
+    if not (dist / "index.html").is_file():
+        pytest.fail(f"the official web client is not installed in {dist}: run scripts/setup/server.sh")
+    return dist

@@ -1,4 +1,4 @@
-"""The official ``@elizaos/api-client`` 1.7.2 (run with node) against the server: the whole agent lifecycle."""
+"""The official ``@elizaos/api-client`` 1.7.2 (run with node) against the server: a whole agent lifecycle."""
 
 from __future__ import annotations
 

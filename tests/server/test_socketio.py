@@ -40,11 +40,15 @@ def test_socket_client_joins_sends_and_receives_the_reply(shared_server: LiveSer
     assert _events(out, "messageComplete")[0]["channelId"] == channel
     assert not _events(out, "messageError")
 
-    stored = shared_server.client().get(f"/api/messaging/channels/{channel}/messages").json()["data"]["messages"]
+    stored = (
+        shared_server.client().get(f"/api/messaging/channels/{channel}/messages").json()["data"]["messages"]
+    )
     assert [m["content"] for m in stored] == ["You said gamma3.", "please say gamma3 over sockets"]
 
 
 def test_socket_connection_needs_a_valid_entity_id(shared_server: LiveServer) -> None:
     assert run_node("socket_flow.mjs", "--refused", shared_server.url) == {
-        "connected": False, "error": "Valid entityId required"}
+        "connected": False,
+        "error": "Valid entityId required",
+    }
     assert run_node("socket_flow.mjs", "--refused", shared_server.url, "not-a-uuid")["connected"] is False

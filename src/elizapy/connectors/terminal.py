@@ -14,6 +14,7 @@ from ..models.factory import gateway_from_settings
 from ..models.settings import SettingsSource
 from ..runtime.runtime import AgentRuntime
 from ..store.sqlite import SqliteStore
+from ..tools import tool_sources_plugin
 from ..types import Character
 from .direct import Conversation
 
@@ -37,7 +38,9 @@ async def run_terminal_chat(
     )
     t0 = time.perf_counter()
     gateway = gateway_from_settings(settings, cache_dir=env.get("ELIZAPY_CACHE_DIR"))
-    runtime = AgentRuntime(character, store=SqliteStore(db_path), models=gateway, env=env)
+    runtime = AgentRuntime(
+        character, store=SqliteStore(db_path), models=gateway, env=env, plugins=[tool_sources_plugin()]
+    )
     await runtime.initialize()
     conv = Conversation(runtime, user_name=user, room_name=room, source="terminal")
     earlier = await conv.history(count=6)

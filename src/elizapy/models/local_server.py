@@ -70,6 +70,8 @@ def create_app(provider: LocalModelProvider) -> FastAPI:
         except ElizaError as exc:
             return error(503, str(exc), "server_error")
         call = engine.complete if completion else engine.chat
+        if not any(k in body for k in ("max_tokens", "max_completion_tokens", "n_predict")):
+            body["max_tokens"] = provider.max_tokens  # bound what the timeout cannot interrupt
         if body.get("stream"):
             events = _sse(call, body, label, provider.timeout_s)
             return StreamingResponse(events, media_type="text/event-stream")

@@ -196,14 +196,16 @@ async def _action_state(runtime: AgentRuntime, message: Memory, state: State) ->
     )
 
 
+# Positions put stable text first (character, actions, people) and what changes every turn last, so a local
+# model's prompt cache can reuse the long common prefix between turns.
 bootstrap_plugin = Plugin(
     name="bootstrap",
     description="Core actions and providers of every agent",
     actions=[REPLY, IGNORE, NONE],
     providers=[
         Provider(name="CHARACTER", get=_character, description="who the agent is", position=-10),
-        Provider(name="ENTITIES", get=_entities, description="people in the room", position=-5),
-        Provider(name="ACTIONS", get=_actions, description="actions the agent can take", position=-1),
+        Provider(name="ENTITIES", get=_entities, description="people in the room", position=-1),
+        Provider(name="ACTIONS", get=_actions, description="actions the agent can take", position=-5),
         Provider(name="TIME", get=_time, description="the current date and time", position=5),
         Provider(
             name="RECENT_MESSAGES", get=_recent_messages, description="the conversation so far", position=10

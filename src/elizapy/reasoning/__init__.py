@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from ..runtime.reasoner import Reasoner
     from ..runtime.runtime import AgentRuntime
 
-REASONERS = ("xml", "tools")
+REASONERS = ("xml", "tools", "langgraph", "delegate")
 
 
 def select_reasoner(runtime: AgentRuntime) -> Reasoner:
@@ -25,6 +25,10 @@ def select_reasoner(runtime: AgentRuntime) -> Reasoner:
         steps = runtime.get_setting("MAX_TOOL_STEPS")
         limits = LoopLimits(max_steps=int(steps)) if steps else LoopLimits()
         return ToolLoopReasoner(limits=limits)
+    if name in ("langgraph", "delegate"):
+        from .delegate import delegate_reasoner  # lazy: LangGraph is an optional extra
+
+        return delegate_reasoner(runtime, name)
     raise ConfigError(f"unknown REASONER {name!r}; expected one of {', '.join(REASONERS)}")
 
 

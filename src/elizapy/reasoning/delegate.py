@@ -176,16 +176,15 @@ class Toolbox:
 
     async def _run(self, action: Action, call: ToolCall) -> ActionResult:
         timeout = action.timeout_s or self.timeout_s
-        try:
-            with anyio.fail_after(timeout):
+        with anyio.move_on_after(timeout):
+            try:
                 return await self.run_tool(action, call.arguments)
-        except TimeoutError:
-            return ActionResult(success=False, error=f"tool {action.name} timed out after {timeout:g}s")
-        except anyio.get_cancelled_exc_class():
-            raise
-        except Exception as exc:
-            log.warning("tool %s failed: %r", action.name, exc)
-            return ActionResult(success=False, error=f"{type(exc).__name__}: {exc}")
+            except anyio.get_cancelled_exc_class():
+                raise
+            except Exception as exc:
+                log.warning("tool %s failed: %r", action.name, exc)
+                return ActionResult(success=False, error=f"{type(exc).__name__}: {exc}")
+        return ActionResult(success=False, error=f"tool {action.name} timed out after {timeout:g}s")
 
 
 @dataclass(slots=True)
@@ -417,10 +416,10 @@ class DelegateReasoner:
     """Lets an ElizaOS-Py agent think with a delegate backend (``REASONER=langgraph`` or ``delegate``).
 
     The agent's valid actions are the backend's tools and run through ``run_action`` (events, timeouts,
-    action context as under the other reasoners); each call is stored as an ``actions`` memory. Intermediate
-    assistant messages (text the model wrote while also calling tools) are sent as replies as they happen,
-    like an ElizaOS action's callback; the final answer is the last reply. A failing backend becomes a clear
-    reply.
+    action context as under the other reasoners); each call is stored as an ``actions`` memory. Streamed
+    text goes to the turn's ``stream``. Intermediate assistant messages (text the model wrote while also
+    calling tools) are sent as replies as they happen, like an ElizaOS action's callback; the final answer is
+    the last reply. A failing backend becomes a clear reply.
     """
 
     def __init__(self, backend: DelegateBackend, *, forward_intermediate: bool = True) -> None:
@@ -457,7 +456,7 @@ class DelegateReasoner:
                                             "entityId": turn.message.entity_id, "agentId": rt.agent_id})
         try:
             result = await self.backend.run(turn.message.content.text or "", tools=tools, run_tool=run_tool,
-                                            context=context, on_event=on_event)
+                                            context=context, on_text=turn.stream, on_event=on_event)
             text = result.text.strip()
         except anyio.get_cancelled_exc_class():
             raise

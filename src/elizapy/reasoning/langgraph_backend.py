@@ -118,7 +118,11 @@ class LangGraphBackend(DelegateBackend):
             result.tool_calls.extend(foreign)
             return result
         text = _answer(final, human.id)
-        result = run.finish(text, stopped=None if text else "the graph produced no answer")
+        if not text:  # an interrupted graph, or one whose state has no AI message after the task
+            why = "the graph produced no answer"
+            result = run.finish(f"I stopped before finishing because {why}.", stopped=why)
+        else:
+            result = run.finish(text)
         result.tool_calls.extend(foreign)
         return result
 

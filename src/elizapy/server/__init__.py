@@ -12,4 +12,11 @@ from .app import ElizaServer, ServerConfig, create_server
 from .central import DEFAULT_SERVER_ID, CentralStore
 from .manager import AgentManager
 
-__all__ = ["DEFAULT_SERVER_ID", "AgentManager", "CentralStore", "ElizaServer", "ServerConfig", "create_server"]
+__all__ = [
+    "DEFAULT_SERVER_ID",
+    "AgentManager",
+    "CentralStore",
+    "ElizaServer",
+    "ServerConfig",
+    "create_server",
+]

@@ -18,7 +18,7 @@ from ..errors import CharacterError
 from ..types import World, create_unique_uuid, is_uuid, now_ms
 from .deps import Manager, agent_id_or_400, running_agent
 from .errors import envelope_error
-from .manager import AGENT_RECORD_KEYS, character_from_record
+from .manager import AGENT_RECORD_KEYS
 from .schemas import CreateAgentBody, CreateWorldBody
 
 router = APIRouter(prefix="/api/agents", tags=["agents"])
@@ -49,11 +49,13 @@ def character_file(request: Request, given: str) -> Path:
             if not any(real.is_relative_to(os.path.realpath(root)) for root in roots):
                 continue
             if real.stat().st_size > MAX_CHARACTER_FILE_BYTES:
-                raise envelope_error(400, "CREATE_ERROR", f"character file is larger than "
-                                                          f"{MAX_CHARACTER_FILE_BYTES} bytes")
+                raise envelope_error(
+                    400, "CREATE_ERROR", f"character file is larger than {MAX_CHARACTER_FILE_BYTES} bytes"
+                )
             return real
-    raise envelope_error(400, "CREATE_ERROR", f"character file not found in the server's character folders: "
-                                              f"{given}")
+    raise envelope_error(
+        400, "CREATE_ERROR", f"character file not found in the server's character folders: {given}"
+    )
 
 
 @router.get("", summary="List agents")
@@ -61,8 +63,15 @@ async def list_agents(manager: Manager) -> JSONResponse:
     agents = []
     for record in await manager.records():
         name = record.get("name") if isinstance(record.get("name"), str) else ""
-        agents.append({"id": record["id"], "name": name, "characterName": name, "bio": _first_bio(record.get("bio")),
-                       "status": "active" if manager.is_running(record["id"]) else "inactive"})
+        agents.append(
+            {
+                "id": record["id"],
+                "name": name,
+                "characterName": name,
+                "bio": _first_bio(record.get("bio")),
+                "status": "active" if manager.is_running(record["id"]) else "inactive",
+            }
+        )
     agents.sort(key=lambda a: (a["status"] != "active", a["name"].casefold()))
     return ok({"agents": agents})
 
@@ -116,8 +125,9 @@ def _merge(current: dict[str, Any], updates: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.patch("/{agent_id}", summary="Update an agent's character (a running agent restarts)")
-async def update_agent(agent_id: str, manager: Manager,
-                       updates: Annotated[dict[str, Any], Body()]) -> JSONResponse:
+async def update_agent(
+    agent_id: str, manager: Manager, updates: Annotated[dict[str, Any], Body()]
+) -> JSONResponse:
     agent_id_or_400(agent_id)
     record = await manager.record(agent_id)
     if record is None:
@@ -166,9 +176,15 @@ async def stop_agent(agent_id: str, manager: Manager) -> JSONResponse:
 async def create_world(agent_id: str, body: CreateWorldBody, manager: Manager) -> JSONResponse:
     runtime = running_agent(manager, agent_id)
     world_id = create_unique_uuid(runtime.agent_id, f"world-{now_ms()}")
-    await runtime.store.rooms.create_world(World(id=world_id, name=body.name, agent_id=runtime.agent_id,
-                                                 message_server_id=body.messageServerId,
-                                                 metadata=body.metadata or {}))
+    await runtime.store.rooms.create_world(
+        World(
+            id=world_id,
+            name=body.name,
+            agent_id=runtime.agent_id,
+            message_server_id=body.messageServerId,
+            metadata=body.metadata or {},
+        )
+    )
     world = await runtime.store.rooms.get_world(world_id)
     return ok({"world": world.to_wire() if world else None}, 201)
 
@@ -176,23 +192,37 @@ async def create_world(agent_id: str, body: CreateWorldBody, manager: Manager) -
 @router.get("/{agent_id}/panels", summary="Public GET routes of the agent's plugins")
 async def panels(agent_id: str, manager: Manager) -> JSONResponse:
     runtime = running_agent(manager, agent_id)
-    out = [{"name": r.name, "path": f"/api/agents/{agent_id}/plugins/{r.path.lstrip('/')}?agentId={agent_id}"}
-           for r in runtime.routes if r.public and r.method.upper() == "GET" and r.name]
+    out = [
+        {"name": r.name, "path": f"/api/agents/{agent_id}/plugins/{r.path.lstrip('/')}?agentId={agent_id}"}
+        for r in runtime.routes
+        if r.public and r.method.upper() == "GET" and r.name
+    ]
     return ok(out)
 
 
 @router.get("/{agent_id}/logs", summary="Stored logs of a running agent")
-async def logs(agent_id: str, request: Request, manager: Manager, roomId: str | None = None,
-               type: str | None = None, count: Annotated[int | None, Query(ge=0, le=5000)] = None,
-               offset: Annotated[int | None, Query(ge=0)] = None,
-               excludeTypes: Annotated[list[str] | None, Query()] = None) -> JSONResponse:
+async def logs(
+    agent_id: str,
+    request: Request,
+    manager: Manager,
+    roomId: str | None = None,
+    type: str | None = None,
+    count: Annotated[int | None, Query(ge=0, le=5000)] = None,
+    offset: Annotated[int | None, Query(ge=0)] = None,
+    excludeTypes: Annotated[list[str] | None, Query()] = None,
+) -> JSONResponse:
     runtime = running_agent(manager, agent_id)
     if roomId is not None and not is_uuid(roomId):
         raise envelope_error(400, "INVALID_ID", "Invalid room ID format")
     header = request.headers.get("x-entity-id")
     entity = header if is_uuid(header) else runtime.agent_id
-    entries = await runtime.store.logs.list(entity_id=entity, room_id=roomId, type=type,
-                                            count=count if count is not None else 100, offset=offset or 0)
+    entries = await runtime.store.logs.list(
+        entity_id=entity,
+        room_id=roomId,
+        type=type,
+        count=count if count is not None else 100,
+        offset=offset or 0,
+    )
     excluded = set(excludeTypes or [])
     return ok([e.to_wire() for e in entries if e.type not in excluded])
 
@@ -207,8 +237,13 @@ async def delete_log(agent_id: str, log_id: str, manager: Manager) -> Response:
 
 
 @router.get("/{agent_id}/runs", summary="Recent message runs of a running agent")
-async def runs(agent_id: str, manager: Manager, roomId: str | None = None, status: str | None = None,
-               limit: Annotated[int, Query(ge=1)] = 20) -> JSONResponse:
+async def runs(
+    agent_id: str,
+    manager: Manager,
+    roomId: str | None = None,
+    status: str | None = None,
+    limit: Annotated[int, Query(ge=1)] = 20,
+) -> JSONResponse:
     running_agent(manager, agent_id)
     if roomId is not None and not is_uuid(roomId):
         raise envelope_error(400, "INVALID_ID", "Invalid room ID format")
@@ -216,8 +251,13 @@ async def runs(agent_id: str, manager: Manager, roomId: str | None = None, statu
     records = [r for r in manager.runs(agent_id) if roomId is None or r.room_id == roomId]
     if status in ("started", "completed", "timeout", "error"):
         records = [r for r in records if r.status == status]
-    return ok({"runs": [r.to_wire() for r in records[:limit]], "total": len(records),
-               "hasMore": len(records) > limit})
+    return ok(
+        {
+            "runs": [r.to_wire() for r in records[:limit]],
+            "total": len(records),
+            "hasMore": len(records) > limit,
+        }
+    )
 
 
 @router.get("/{agent_id}/runs/{run_id}", summary="One run of a running agent")
@@ -228,12 +268,23 @@ async def run_detail(agent_id: str, run_id: str, manager: Manager) -> JSONRespon
     for record in manager.runs(agent_id):
         if record.run_id == run_id:
             wire = record.to_wire()
-            summary = {k: wire[k] for k in ("runId", "status", "startedAt", "endedAt", "durationMs", "messageId",
-                                             "roomId", "entityId", "counts")}
-            events = [{"type": "RUN_STARTED", "timestamp": record.started_at, "data": {}},
-                      {"type": "RUN_ENDED", "timestamp": record.ended_at, "data": {"status": record.status}}]
+            summary = {
+                k: wire[k]
+                for k in (
+                    "runId",
+                    "status",
+                    "startedAt",
+                    "endedAt",
+                    "durationMs",
+                    "messageId",
+                    "roomId",
+                    "entityId",
+                    "counts",
+                )
+            }
+            events = [
+                {"type": "RUN_STARTED", "timestamp": record.started_at, "data": {}},
+                {"type": "RUN_ENDED", "timestamp": record.ended_at, "data": {"status": record.status}},
+            ]
             return ok({"summary": summary, "events": events})
     raise envelope_error(404, "NOT_FOUND", "Run not found")
-
-
-__all__ = ["character_from_record", "router"]

@@ -46,7 +46,7 @@ class ServerConfig:
     auth_token: str | None = None
     """``ELIZA_SERVER_AUTH_TOKEN``: when set, every ``/api`` route and Socket.IO need it as the API key."""
     ui_dir: Path | None = None
-    """A built web client to serve at ``/`` (e.g. the dist of ``@elizaos/client``); the built-in page if None."""
+    """A built web client to serve at ``/`` (such as ``@elizaos/client``'s dist); None: the built-in page."""
     character_dirs: tuple[Path, ...] = field(default_factory=lambda: (Path.cwd(),))
     """Folders ``POST /api/agents {characterPath}`` may read character files from."""
     cors_origins: tuple[str, ...] = ("*",)
@@ -64,21 +64,37 @@ class ElizaServer:
     sockets: ElizaSocketServer
 
 
-def create_server(*, models: ModelGateway, store: Store | None = None, db_path: str | Path = ":memory:",
-                  central: CentralStore | None = None, characters: Sequence[Character] = (),
-                  config: ServerConfig | None = None, plugins: Sequence[Plugin] = (),
-                  env: Mapping[str, str] | None = None) -> ElizaServer:
+def create_server(
+    *,
+    models: ModelGateway,
+    store: Store | None = None,
+    db_path: str | Path = ":memory:",
+    central: CentralStore | None = None,
+    characters: Sequence[Character] = (),
+    config: ServerConfig | None = None,
+    plugins: Sequence[Plugin] = (),
+    env: Mapping[str, str] | None = None,
+) -> ElizaServer:
     """Build the server; agents in ``characters`` are stored (replacing their records) and started on startup.
 
     ``store`` defaults to a :class:`~elizapy.store.sqlite.SqliteStore` on ``db_path``; the central messaging
     tables go to ``central`` or the same ``db_path``.
     """
     config = config or ServerConfig()
-    manager = AgentManager(store=store or SqliteStore(db_path), central=central or CentralStore(db_path),
-                           models=models, plugins=plugins, env=env, server_id=DEFAULT_SERVER_ID,
-                           message_timeout_s=config.message_timeout_s)
-    sockets = ElizaSocketServer(manager, auth_token=config.auth_token,
-                                cors_origins=list(config.cors_origins) if config.cors_origins != ("*",) else "*")
+    manager = AgentManager(
+        store=store or SqliteStore(db_path),
+        central=central or CentralStore(db_path),
+        models=models,
+        plugins=plugins,
+        env=env,
+        server_id=DEFAULT_SERVER_ID,
+        message_timeout_s=config.message_timeout_s,
+    )
+    sockets = ElizaSocketServer(
+        manager,
+        auth_token=config.auth_token,
+        cors_origins=list(config.cors_origins) if config.cors_origins != ("*",) else "*",
+    )
     manager.broadcaster = SocketBroadcaster(sockets.sio)
     log_buffer = system.LogBuffer()
 
@@ -95,23 +111,38 @@ def create_server(*, models: ModelGateway, store: Store | None = None, db_path: 
             await manager.close()
             logging.getLogger("elizapy").removeHandler(log_buffer)
 
-    api = FastAPI(title="ElizaOS-Py server", version=__version__, lifespan=lifespan,
-                  description="ElizaOS-compatible REST API (@elizaos/server 1.7.2) with Socket.IO at /socket.io/.")
+    api = FastAPI(
+        title="ElizaOS-Py server",
+        version=__version__,
+        lifespan=lifespan,
+        description="ElizaOS-compatible REST API (@elizaos/server 1.7.2) with Socket.IO at /socket.io/.",
+    )
     api.state.manager = manager
     api.state.sessions = sessions.SessionRegistry()
     api.state.log_buffer = log_buffer
     api.state.character_dirs = [d.resolve() for d in config.character_dirs]
     install_error_handlers(api)
-    for router in (system.public, system.server, system.system, agents.router, memory_router("/api/agents"),
-                   memory_router("/api/memory"), sessions.router, messaging.router):
+    for router in (
+        system.public,
+        system.server,
+        system.system,
+        agents.router,
+        memory_router("/api/agents"),
+        memory_router("/api/memory"),
+        sessions.router,
+        messaging.router,
+    ):
         api.include_router(router)
     mount_ui(api, config.ui_dir or BUILTIN_UI)
     # Added last = outermost: CORS answers preflights, then the key is checked, then the body is bounded.
     api.add_middleware(BodyLimitMiddleware, max_bytes=config.max_body_bytes)
     api.add_middleware(ApiKeyMiddleware, token=config.auth_token)
-    api.add_middleware(CORSMiddleware, allow_origins=list(config.cors_origins), allow_credentials=True,
-                       allow_methods=["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"],
-                       allow_headers=["Content-Type", "Authorization", "X-API-KEY", "X-Entity-Id"])
+    api.add_middleware(
+        CORSMiddleware,
+        allow_origins=list(config.cors_origins),
+        allow_credentials=True,
+        allow_methods=["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"],
+        allow_headers=["Content-Type", "Authorization", "X-API-KEY", "X-Entity-Id"],
+    )
     asgi = socketio.ASGIApp(sockets.sio, other_asgi_app=api, socketio_path="socket.io")
     return ElizaServer(asgi=asgi, api=api, manager=manager, sockets=sockets)
-

@@ -1,8 +1,8 @@
 """``X-API-KEY`` on ``/api``: every route under it needs the key when the server has an auth token.
 
 As in ``@elizaos/server``: a missing or wrong key answers 401 ``{"error": "API key required", "message": …}``;
-``OPTIONS`` (CORS preflight) passes; ``/healthz``, ``/health`` and the web UI stay public. Keys are compared in
-constant time.
+``OPTIONS`` (CORS preflight) passes; ``/healthz``, ``/health`` and the web UI stay public. Keys are
+compared in constant time.
 """
 
 from __future__ import annotations
@@ -29,8 +29,12 @@ class ApiKeyMiddleware:
         self.token = token or None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (self.token is None or scope["type"] != "http" or scope.get("method") == "OPTIONS"
-                or not is_api_path(scope.get("path", ""))):
+        if (
+            self.token is None
+            or scope["type"] != "http"
+            or scope.get("method") == "OPTIONS"
+            or not is_api_path(scope.get("path", ""))
+        ):
             await self.app(scope, receive, send)
             return
         presented = None

@@ -80,9 +80,17 @@ class MessageServer:
     updated_at: int = field(default_factory=now_ms)
 
     def to_wire(self) -> dict[str, Any]:
-        return _drop_none({"id": self.id, "name": self.name, "sourceType": self.source_type,
-                           "sourceId": self.source_id, "metadata": self.metadata,
-                           "createdAt": iso(self.created_at), "updatedAt": iso(self.updated_at)})
+        return _drop_none(
+            {
+                "id": self.id,
+                "name": self.name,
+                "sourceType": self.source_type,
+                "sourceId": self.source_id,
+                "metadata": self.metadata,
+                "createdAt": iso(self.created_at),
+                "updatedAt": iso(self.updated_at),
+            }
+        )
 
 
 @dataclass(slots=True)
@@ -99,10 +107,20 @@ class Channel:
     updated_at: int = field(default_factory=now_ms)
 
     def to_wire(self) -> dict[str, Any]:
-        return _drop_none({"id": self.id, "messageServerId": self.message_server_id, "name": self.name,
-                           "type": self.type, "sourceType": self.source_type, "sourceId": self.source_id,
-                           "topic": self.topic, "metadata": self.metadata,
-                           "createdAt": iso(self.created_at), "updatedAt": iso(self.updated_at)})
+        return _drop_none(
+            {
+                "id": self.id,
+                "messageServerId": self.message_server_id,
+                "name": self.name,
+                "type": self.type,
+                "sourceType": self.source_type,
+                "sourceId": self.source_id,
+                "topic": self.topic,
+                "metadata": self.metadata,
+                "createdAt": iso(self.created_at),
+                "updatedAt": iso(self.updated_at),
+            }
+        )
 
 
 @dataclass(slots=True)
@@ -120,10 +138,18 @@ class CentralMessage:
     updated_at: int = field(default_factory=now_ms)
 
     def to_wire(self) -> dict[str, Any]:
-        out = _drop_none({"id": self.id, "channelId": self.channel_id, "authorId": self.author_id,
-                          "content": self.content, "rawMessage": self.raw_message,
-                          "sourceType": self.source_type, "sourceId": self.source_id,
-                          "metadata": self.metadata})
+        out = _drop_none(
+            {
+                "id": self.id,
+                "channelId": self.channel_id,
+                "authorId": self.author_id,
+                "content": self.content,
+                "rawMessage": self.raw_message,
+                "sourceType": self.source_type,
+                "sourceId": self.source_id,
+                "metadata": self.metadata,
+            }
+        )
         out["inReplyToRootMessageId"] = self.in_reply_to
         out["createdAt"] = iso(self.created_at)
         out["updatedAt"] = iso(self.updated_at)
@@ -131,10 +157,13 @@ class CentralMessage:
 
 
 _SERVER_COLS = "id, name, source_type, source_id, metadata, created_at, updated_at"
-_CHANNEL_COLS = ("id, message_server_id, name, type, source_type, source_id, topic, metadata, created_at, "
-                 "updated_at")
-_MESSAGE_COLS = ("id, channel_id, author_id, content, raw_message, source_type, source_id, metadata, "
-                 "in_reply_to, created_at, updated_at")
+_CHANNEL_COLS = (
+    "id, message_server_id, name, type, source_type, source_id, topic, metadata, created_at, updated_at"
+)
+_MESSAGE_COLS = (
+    "id, channel_id, author_id, content, raw_message, source_type, source_id, metadata, "
+    "in_reply_to, created_at, updated_at"
+)
 
 
 def _server(row: tuple[Any, ...]) -> MessageServer:
@@ -146,8 +175,19 @@ def _channel(row: tuple[Any, ...]) -> Channel:
 
 
 def _message(row: tuple[Any, ...]) -> CentralMessage:
-    return CentralMessage(row[0], row[1], row[2], row[3], _loads(row[4]), row[5], row[6], _loads(row[7]),
-                          row[8], row[9], row[10])
+    return CentralMessage(
+        row[0],
+        row[1],
+        row[2],
+        row[3],
+        _loads(row[4]),
+        row[5],
+        row[6],
+        _loads(row[7]),
+        row[8],
+        row[9],
+        row[10],
+    )
 
 
 class CentralStore:
@@ -186,8 +226,10 @@ class CentralStore:
             rows = self._all("SELECT max(version) FROM elizapy_server_schema")
             current = int(rows[0][0]) if rows and rows[0][0] is not None else 0
             if current > len(MIGRATIONS):
-                raise StoreError(f"messaging tables in {self.path!r} have schema version {current}, newer than "
-                                 f"this elizapy ({len(MIGRATIONS)}); upgrade elizapy")
+                raise StoreError(
+                    f"messaging tables in {self.path!r} have schema version {current}, newer than "
+                    f"this elizapy ({len(MIGRATIONS)}); upgrade elizapy"
+                )
             for version in range(current + 1, len(MIGRATIONS) + 1):
                 for statement in MIGRATIONS[version - 1]:
                     self._run(statement)
@@ -234,15 +276,23 @@ class CentralStore:
 
     # --- message servers --------------------------------------------------------------------------------
 
-    async def create_server(self, *, name: str, source_type: str, source_id: str | None = None,
-                            metadata: dict[str, Any] | None = None, server_id: UUID | None = None
-                            ) -> MessageServer:
+    async def create_server(
+        self,
+        *,
+        name: str,
+        source_type: str,
+        source_id: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        server_id: UUID | None = None,
+    ) -> MessageServer:
         """Insert; an existing id is left as it is and returned."""
         now = self._now()
         server = MessageServer(server_id or new_uuid(), name, source_type, source_id, metadata, now, now)
-        self._run(f"INSERT INTO message_servers ({_SERVER_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?) "
-                  "ON CONFLICT (id) DO NOTHING",
-                  (server.id, name, source_type, source_id, _dumps(metadata), now, now))
+        self._run(
+            f"INSERT INTO message_servers ({_SERVER_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (id) DO NOTHING",
+            (server.id, name, source_type, source_id, _dumps(metadata), now, now),
+        )
         return await self.get_server(server.id) or server
 
     async def get_server(self, server_id: UUID) -> MessageServer | None:
@@ -250,23 +300,33 @@ class CentralStore:
         return _server(rows[0]) if rows else None
 
     async def list_servers(self) -> list[MessageServer]:
-        return [_server(r) for r in self._all(f"SELECT {_SERVER_COLS} FROM message_servers ORDER BY created_at")]
+        return [
+            _server(r) for r in self._all(f"SELECT {_SERVER_COLS} FROM message_servers ORDER BY created_at")
+        ]
 
     async def add_server_agent(self, server_id: UUID, agent_id: UUID) -> None:
-        self._run("INSERT INTO message_server_agents VALUES (?, ?) ON CONFLICT DO NOTHING", (server_id, agent_id))
+        self._run(
+            "INSERT INTO message_server_agents VALUES (?, ?) ON CONFLICT DO NOTHING", (server_id, agent_id)
+        )
 
     async def remove_server_agent(self, server_id: UUID, agent_id: UUID) -> None:
-        self._run("DELETE FROM message_server_agents WHERE message_server_id = ? AND agent_id = ?",
-                  (server_id, agent_id))
+        self._run(
+            "DELETE FROM message_server_agents WHERE message_server_id = ? AND agent_id = ?",
+            (server_id, agent_id),
+        )
 
     async def server_agents(self, server_id: UUID) -> list[UUID]:
-        rows = self._all("SELECT agent_id FROM message_server_agents WHERE message_server_id = ? ORDER BY rowid",
-                         (server_id,))
+        rows = self._all(
+            "SELECT agent_id FROM message_server_agents WHERE message_server_id = ? ORDER BY rowid",
+            (server_id,),
+        )
         return [r[0] for r in rows]
 
     async def servers_for_agent(self, agent_id: UUID) -> list[UUID]:
-        rows = self._all("SELECT message_server_id FROM message_server_agents WHERE agent_id = ? ORDER BY rowid",
-                         (agent_id,))
+        rows = self._all(
+            "SELECT message_server_id FROM message_server_agents WHERE agent_id = ? ORDER BY rowid",
+            (agent_id,),
+        )
         return [r[0] for r in rows]
 
     async def forget_agent(self, agent_id: UUID) -> None:
@@ -275,22 +335,45 @@ class CentralStore:
 
     # --- channels ---------------------------------------------------------------------------------------
 
-    async def create_channel(self, *, server_id: UUID, name: str, type: str = ChannelType.GROUP,
-                             channel_id: UUID | None = None, source_type: str | None = None,
-                             source_id: str | None = None, topic: str | None = None,
-                             metadata: dict[str, Any] | None = None,
-                             participants: Sequence[UUID] = ()) -> Channel:
+    async def create_channel(
+        self,
+        *,
+        server_id: UUID,
+        name: str,
+        type: str = ChannelType.GROUP,
+        channel_id: UUID | None = None,
+        source_type: str | None = None,
+        source_id: str | None = None,
+        topic: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        participants: Sequence[UUID] = (),
+    ) -> Channel:
         now = self._now()
-        channel = Channel(channel_id or new_uuid(), server_id, name, type, source_type, source_id, topic,
-                          metadata, now, now)
+        channel = Channel(
+            channel_id or new_uuid(), server_id, name, type, source_type, source_id, topic, metadata, now, now
+        )
         with self._tx():
-            self._run(f"INSERT INTO channels ({_CHANNEL_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                      "ON CONFLICT (id) DO NOTHING",
-                      (channel.id, server_id, name, str(type), source_type, source_id, topic, _dumps(metadata),
-                       now, now))
+            self._run(
+                f"INSERT INTO channels ({_CHANNEL_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (id) DO NOTHING",
+                (
+                    channel.id,
+                    server_id,
+                    name,
+                    str(type),
+                    source_type,
+                    source_id,
+                    topic,
+                    _dumps(metadata),
+                    now,
+                    now,
+                ),
+            )
             for entity_id in dict.fromkeys(participants):
-                self._run("INSERT INTO channel_participants VALUES (?, ?) ON CONFLICT DO NOTHING",
-                          (channel.id, entity_id))
+                self._run(
+                    "INSERT INTO channel_participants VALUES (?, ?) ON CONFLICT DO NOTHING",
+                    (channel.id, entity_id),
+                )
         return channel
 
     async def get_channel(self, channel_id: UUID) -> Channel | None:
@@ -298,26 +381,42 @@ class CentralStore:
         return _channel(rows[0]) if rows else None
 
     async def channels_for_server(self, server_id: UUID) -> list[Channel]:
-        rows = self._all(f"SELECT {_CHANNEL_COLS} FROM channels WHERE message_server_id = ? "
-                         "ORDER BY created_at, rowid", (server_id,))
+        rows = self._all(
+            f"SELECT {_CHANNEL_COLS} FROM channels WHERE message_server_id = ? ORDER BY created_at, rowid",
+            (server_id,),
+        )
         return [_channel(r) for r in rows]
 
     async def find_dm_channel(self, user_a: UUID, user_b: UUID, server_id: UUID) -> Channel:
         """The DM channel of two users on a server, created on first use (named as plugin-sql names it)."""
         low, high = sorted((user_a, user_b))
         name = f"DM-{low}-{high}"
-        rows = self._all(f"SELECT {_CHANNEL_COLS} FROM channels WHERE type = ? AND name = ? AND "
-                         "message_server_id = ? LIMIT 1", (ChannelType.DM.value, name, server_id))
+        rows = self._all(
+            f"SELECT {_CHANNEL_COLS} FROM channels WHERE type = ? AND name = ? AND "
+            "message_server_id = ? LIMIT 1",
+            (ChannelType.DM.value, name, server_id),
+        )
         if rows:
             return _channel(rows[0])
-        return await self.create_channel(server_id=server_id, name=name, type=ChannelType.DM,
-                                         metadata={"user1": low, "user2": high}, participants=[low, high])
+        return await self.create_channel(
+            server_id=server_id,
+            name=name,
+            type=ChannelType.DM,
+            metadata={"user1": low, "user2": high},
+            participants=[low, high],
+        )
 
-    async def update_channel(self, channel_id: UUID, *, name: str | None = None,
-                             metadata: dict[str, Any] | None = None,
-                             participants: Sequence[UUID] | None = None) -> Channel | None:
+    async def update_channel(
+        self,
+        channel_id: UUID,
+        *,
+        name: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        participants: Sequence[UUID] | None = None,
+    ) -> Channel | None:
         with self._tx():
-            sets, args = ["updated_at = ?"], [self._now()]
+            sets: list[str] = ["updated_at = ?"]
+            args: list[Any] = [self._now()]
             if name is not None:
                 sets.append("name = ?")
                 args.append(name)
@@ -341,33 +440,71 @@ class CentralStore:
     async def add_participants(self, channel_id: UUID, entity_ids: Sequence[UUID]) -> None:
         with self._tx():
             for entity_id in dict.fromkeys(entity_ids):
-                self._run("INSERT INTO channel_participants VALUES (?, ?) ON CONFLICT DO NOTHING",
-                          (channel_id, entity_id))
+                self._run(
+                    "INSERT INTO channel_participants VALUES (?, ?) ON CONFLICT DO NOTHING",
+                    (channel_id, entity_id),
+                )
 
     async def participants(self, channel_id: UUID) -> list[UUID]:
-        rows = self._all("SELECT entity_id FROM channel_participants WHERE channel_id = ? ORDER BY rowid",
-                         (channel_id,))
+        rows = self._all(
+            "SELECT entity_id FROM channel_participants WHERE channel_id = ? ORDER BY rowid", (channel_id,)
+        )
         return [r[0] for r in rows]
 
     async def is_participant(self, channel_id: UUID, entity_id: UUID) -> bool:
-        return bool(self._all("SELECT 1 FROM channel_participants WHERE channel_id = ? AND entity_id = ?",
-                              (channel_id, entity_id)))
+        return bool(
+            self._all(
+                "SELECT 1 FROM channel_participants WHERE channel_id = ? AND entity_id = ?",
+                (channel_id, entity_id),
+            )
+        )
 
     # --- messages ---------------------------------------------------------------------------------------
 
-    async def create_message(self, *, channel_id: UUID, author_id: UUID, content: str,
-                             message_id: UUID | None = None, raw_message: Any = None,
-                             source_type: str | None = None, source_id: str | None = None,
-                             metadata: dict[str, Any] | None = None, in_reply_to: UUID | None = None
-                             ) -> CentralMessage:
+    async def create_message(
+        self,
+        *,
+        channel_id: UUID,
+        author_id: UUID,
+        content: str,
+        message_id: UUID | None = None,
+        raw_message: Any = None,
+        source_type: str | None = None,
+        source_id: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        in_reply_to: UUID | None = None,
+    ) -> CentralMessage:
         now = self._now()
-        msg = CentralMessage(message_id or new_uuid(), channel_id, author_id, content, raw_message, source_type,
-                             source_id, metadata, in_reply_to, now, now)
+        msg = CentralMessage(
+            message_id or new_uuid(),
+            channel_id,
+            author_id,
+            content,
+            raw_message,
+            source_type,
+            source_id,
+            metadata,
+            in_reply_to,
+            now,
+            now,
+        )
         try:
             self._db.execute(
                 f"INSERT INTO central_messages ({_MESSAGE_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (msg.id, channel_id, author_id, content, _dumps(raw_message), source_type, source_id,
-                 _dumps(metadata), in_reply_to, now, now))
+                (
+                    msg.id,
+                    channel_id,
+                    author_id,
+                    content,
+                    _dumps(raw_message),
+                    source_type,
+                    source_id,
+                    _dumps(metadata),
+                    in_reply_to,
+                    now,
+                    now,
+                ),
+            )
         except sqlite3.IntegrityError as exc:
             raise StoreError(f"message {msg.id} already exists") from exc
         except sqlite3.Error as exc:
@@ -378,9 +515,16 @@ class CentralStore:
         rows = self._all(f"SELECT {_MESSAGE_COLS} FROM central_messages WHERE id = ?", (message_id,))
         return _message(rows[0]) if rows else None
 
-    async def update_message(self, message_id: UUID, *, content: str | None = None, raw_message: Any = None,
-                             source_type: str | None = None, metadata: dict[str, Any] | None = None,
-                             in_reply_to: UUID | None = None) -> CentralMessage | None:
+    async def update_message(
+        self,
+        message_id: UUID,
+        *,
+        content: str | None = None,
+        raw_message: Any = None,
+        source_type: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        in_reply_to: UUID | None = None,
+    ) -> CentralMessage | None:
         current = await self.get_message(message_id)
         if current is None:
             return None
@@ -390,24 +534,38 @@ class CentralStore:
         current.metadata = metadata if metadata is not None else current.metadata
         current.in_reply_to = in_reply_to if in_reply_to is not None else current.in_reply_to
         current.updated_at = self._now()
-        self._run("UPDATE central_messages SET content = ?, raw_message = ?, source_type = ?, metadata = ?, "
-                  "in_reply_to = ?, updated_at = ? WHERE id = ?",
-                  (current.content, _dumps(current.raw_message), current.source_type, _dumps(current.metadata),
-                   current.in_reply_to, current.updated_at, message_id))
+        self._run(
+            "UPDATE central_messages SET content = ?, raw_message = ?, source_type = ?, metadata = ?, "
+            "in_reply_to = ?, updated_at = ? WHERE id = ?",
+            (
+                current.content,
+                _dumps(current.raw_message),
+                current.source_type,
+                _dumps(current.metadata),
+                current.in_reply_to,
+                current.updated_at,
+                message_id,
+            ),
+        )
         return current
 
-    async def messages(self, channel_id: UUID, *, limit: int = 50, before: int | None = None,
-                       after: int | None = None) -> list[CentralMessage]:
+    async def messages(
+        self, channel_id: UUID, *, limit: int = 50, before: int | None = None, after: int | None = None
+    ) -> list[CentralMessage]:
         """Newest first; ``before``/``after`` bound ``created_at`` (ms) exclusively."""
-        clauses, args = ["channel_id = ?"], [channel_id]
+        clauses: list[str] = ["channel_id = ?"]
+        args: list[Any] = [channel_id]
         if before is not None:
             clauses.append("created_at < ?")
             args.append(before)
         if after is not None:
             clauses.append("created_at > ?")
             args.append(after)
-        rows = self._all(f"SELECT {_MESSAGE_COLS} FROM central_messages WHERE {' AND '.join(clauses)} "
-                         "ORDER BY created_at DESC, seq DESC LIMIT ?", (*args, max(limit, 0)))
+        rows = self._all(
+            f"SELECT {_MESSAGE_COLS} FROM central_messages WHERE {' AND '.join(clauses)} "
+            "ORDER BY created_at DESC, seq DESC LIMIT ?",
+            (*args, max(limit, 0)),
+        )
         return [_message(r) for r in rows]
 
     async def delete_message(self, message_id: UUID) -> None:

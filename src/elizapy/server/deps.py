@@ -26,8 +26,9 @@ def agent_id_or_400(agent_id: str, message: str = "Invalid agent ID format") -> 
     return agent_id
 
 
-def running_agent(manager: AgentManager, agent_id: str, *, invalid: str = "Invalid agent ID format"
-                  ) -> AgentRuntime:
+def running_agent(
+    manager: AgentManager, agent_id: str, *, invalid: str = "Invalid agent ID format"
+) -> AgentRuntime:
     """The runtime of a started agent: 400 for a malformed id, 404 when it does not run (as ElizaOS)."""
     agent_id_or_400(agent_id, invalid)
     runtime = manager.get(agent_id)

@@ -8,7 +8,8 @@ depend on the exact one per route family, so routes raise :class:`ApiError` with
 - ``session`` (``/api/messaging/sessions``): ``{"error": {"code", "message", "timestamp", "details"?}}``
 
 Request validation failures (FastAPI's 422) become 400 in the style of the route, naming the field path; an
-:class:`~elizapy.errors.ElizaError` or any other exception escaping a route becomes a 500 without a stack trace.
+:class:`~elizapy.errors.ElizaError` or any other exception escaping a route becomes a 500 without a stack
+trace.
 """
 
 from __future__ import annotations
@@ -33,8 +34,9 @@ Style = Literal["envelope", "flat", "session"]
 class ApiError(Exception):
     """A failure a route reports to its client; never logged by itself."""
 
-    def __init__(self, status: int, code: str, message: str, *, details: Any = None,
-                 style: Style = "envelope") -> None:
+    def __init__(
+        self, status: int, code: str, message: str, *, details: Any = None, style: Style = "envelope"
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
@@ -154,10 +156,23 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.status_code in (404, 405) and request.url.path.startswith("/api/"):
             # Express falls through to its catch-all for an unknown path and for a known path with a method
             # it does not serve alike.
-            return JSONResponse({"success": False, "error": {"message": "API endpoint not found", "code": 404}},
-                                status_code=404)
-        return JSONResponse({"success": False, "error": {"message": str(exc.detail), "code": exc.status_code}},
-                            status_code=exc.status_code, headers=getattr(exc, "headers", None))
+            return JSONResponse(
+                {"success": False, "error": {"message": "API endpoint not found", "code": 404}},
+                status_code=404,
+            )
+        if exc.status_code == 400:  # FastAPI could not read the body at all (e.g. it is not UTF-8)
+            err = ApiError(
+                400,
+                "VALIDATION_ERROR",
+                f"Invalid request: body: {exc.detail}",
+                style=style_for_path(request.url.path),
+            )
+            return JSONResponse(error_body(err), status_code=400)
+        return JSONResponse(
+            {"success": False, "error": {"message": str(exc.detail), "code": exc.status_code}},
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
 
     app.add_exception_handler(ApiError, on_api_error)
     app.add_exception_handler(RequestValidationError, on_validation)

@@ -107,9 +107,14 @@ def _attachments(raw: object) -> list[Media] | None:
             ident = item.get("id")
             title = item.get("name") or item.get("title")
             kind = item.get("type") or item.get("contentType")
-            out.append(Media(id=ident if isinstance(ident, str) else new_uuid(), url=item["url"],
-                             title=title if isinstance(title, str) else None,
-                             content_type=kind if isinstance(kind, str) else None))
+            out.append(
+                Media(
+                    id=ident if isinstance(ident, str) else new_uuid(),
+                    url=item["url"],
+                    title=title if isinstance(title, str) else None,
+                    content_type=kind if isinstance(kind, str) else None,
+                )
+            )
     return out or None
 
 
@@ -129,11 +134,23 @@ class RunRecord:
     errors: int = 0
 
     def to_wire(self) -> dict[str, Any]:
-        return {"runId": self.run_id, "status": self.status, "startedAt": self.started_at,
-                "endedAt": self.ended_at, "durationMs": self.ended_at - self.started_at,
-                "messageId": self.message_id, "roomId": self.room_id, "entityId": self.entity_id,
-                "metadata": {}, "counts": {"actions": self.actions, "modelCalls": self.model_calls,
-                                           "errors": self.errors, "evaluators": 0}}
+        return {
+            "runId": self.run_id,
+            "status": self.status,
+            "startedAt": self.started_at,
+            "endedAt": self.ended_at,
+            "durationMs": self.ended_at - self.started_at,
+            "messageId": self.message_id,
+            "roomId": self.room_id,
+            "entityId": self.entity_id,
+            "metadata": {},
+            "counts": {
+                "actions": self.actions,
+                "modelCalls": self.model_calls,
+                "errors": self.errors,
+                "evaluators": 0,
+            },
+        }
 
 
 @dataclass(slots=True)
@@ -148,8 +165,12 @@ class AgentTurn:
     def response_content(self) -> dict[str, Any] | None:
         """The ``agentResponse`` of a synchronous ("http") send, shaped like ElizaOS's ``responseContent``."""
         if self.result.status == "ignored":
-            return {"thought": "Agent decided not to respond to this message.", "actions": ["IGNORE"],
-                    "simple": True, "inReplyTo": self.message_memory_id}
+            return {
+                "thought": "Agent decided not to respond to this message.",
+                "actions": ["IGNORE"],
+                "simple": True,
+                "inReplyTo": self.message_memory_id,
+            }
         content = self.result.content
         if content is None and self.result.responses:
             content = self.result.responses[-1].content
@@ -170,10 +191,19 @@ class AgentTurn:
 class AgentManager:
     """Agent records, running runtimes and the channel bridge of one server."""
 
-    def __init__(self, *, store: Store, central: CentralStore, models: ModelGateway,
-                 broadcaster: Broadcaster | None = None, plugins: Sequence[Plugin] = (),
-                 env: Mapping[str, str] | None = None, server_id: UUID = DEFAULT_SERVER_ID,
-                 message_timeout_s: float = 300.0, runs_kept: int = 200) -> None:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        central: CentralStore,
+        models: ModelGateway,
+        broadcaster: Broadcaster | None = None,
+        plugins: Sequence[Plugin] = (),
+        env: Mapping[str, str] | None = None,
+        server_id: UUID = DEFAULT_SERVER_ID,
+        message_timeout_s: float = 300.0,
+        runs_kept: int = 200,
+    ) -> None:
         self.store = store
         self.central = central
         self.models = models
@@ -194,8 +224,9 @@ class AgentManager:
     async def open(self) -> None:
         await self.store.open()
         await self.central.open()
-        await self.central.create_server(name="Default Server", source_type="eliza_default",
-                                         server_id=self.server_id)
+        await self.central.create_server(
+            name="Default Server", source_type="eliza_default", server_id=self.server_id
+        )
 
     async def close(self) -> None:
         for task in list(self._tasks):
@@ -270,8 +301,9 @@ class AgentManager:
             if record is None:
                 raise ConfigError(f"agent {agent_id} does not exist")
             character = character_from_record(record, source=f"agent {agent_id}")
-            runtime = AgentRuntime(character, store=self.store, models=self.models, plugins=self.plugins,
-                                   env=self.env)
+            runtime = AgentRuntime(
+                character, store=self.store, models=self.models, plugins=self.plugins, env=self.env
+            )
             await runtime.initialize()
             await self.central.add_server_agent(self.server_id, agent_id)
             self._runtimes[agent_id] = runtime
@@ -297,11 +329,18 @@ class AgentManager:
 
     def _record_run(self, agent_id: UUID, memory: Memory, result: MessageResult) -> None:
         ended = now_ms()
-        record = RunRecord(run_id=result.run_id, status="error" if result.status == "error" else "completed",
-                           started_at=ended - int(result.duration_ms), ended_at=ended, message_id=memory.id,
-                           room_id=memory.room_id, entity_id=memory.entity_id,
-                           model_calls=result.stats.model_calls, actions=len(result.action_results),
-                           errors=len(result.stats.errors) + (1 if result.error else 0))
+        record = RunRecord(
+            run_id=result.run_id,
+            status="error" if result.status == "error" else "completed",
+            started_at=ended - int(result.duration_ms),
+            ended_at=ended,
+            message_id=memory.id,
+            room_id=memory.room_id,
+            entity_id=memory.entity_id,
+            model_calls=result.stats.model_calls,
+            actions=len(result.action_results),
+            errors=len(result.stats.errors) + (1 if result.error else 0),
+        )
         self._runs.setdefault(agent_id, deque(maxlen=self._runs_kept)).append(record)
 
     # --- channel bridge ---------------------------------------------------------------------------------
@@ -311,8 +350,13 @@ class AgentManager:
         other than its author."""
         participants = await self.central.participants(message.channel_id)
         subscribed = set(await self.central.server_agents(server_id))
-        return [rt for agent_id in participants if agent_id != message.author_id and agent_id in subscribed
-                and (rt := self._runtimes.get(agent_id)) is not None]
+        return [
+            rt
+            for agent_id in participants
+            if agent_id != message.author_id
+            and agent_id in subscribed
+            and (rt := self._runtimes.get(agent_id)) is not None
+        ]
 
     def spawn(self, work: Coroutine[Any, Any, None]) -> None:
         """Run ``work`` in the background until it ends or the server closes (then it is cancelled)."""
@@ -333,41 +377,77 @@ class AgentManager:
         except Exception:
             log.exception("dispatching message %s failed", message.id)
 
-    async def _turn_logged(self, runtime: AgentRuntime, message: CentralMessage, server_id: UUID,
-                           author_name: str | None) -> None:
+    async def _turn_logged(
+        self, runtime: AgentRuntime, message: CentralMessage, server_id: UUID, author_name: str | None
+    ) -> None:
         try:
             await self.agent_turn(runtime, message, server_id, author_name=author_name)
         except Exception:
             log.exception("agent %s failed on message %s", runtime.agent_id, message.id)
 
-    async def agent_turn(self, runtime: AgentRuntime, message: CentralMessage, server_id: UUID, *,
-                         author_name: str | None = None, on_chunk: ChunkSink | None = None) -> AgentTurn:
+    async def agent_turn(
+        self,
+        runtime: AgentRuntime,
+        message: CentralMessage,
+        server_id: UUID,
+        *,
+        author_name: str | None = None,
+        on_chunk: ChunkSink | None = None,
+    ) -> AgentTurn:
         """One agent handles one channel message: the ElizaOS message-bus mapping, then the pipeline."""
         agent_id = runtime.agent_id
         channel = await self.central.get_channel(message.channel_id)
         meta = message.metadata or {}
         room_id = create_unique_uuid(agent_id, message.channel_id)
         world_id = create_unique_uuid(agent_id, server_id)
-        channel_type = _channel_type(meta.get("channelType") or meta.get("channel_type")
-                                     or (channel.type if channel else None))
+        channel_type = _channel_type(
+            meta.get("channelType") or meta.get("channel_type") or (channel.type if channel else None)
+        )
         source = message.source_type or "central-bus"
         sender_name = author_name or f"User-{message.author_id[:8]}"
-        await self._ensure_room(runtime, room_id=room_id, world_id=world_id, server_id=server_id,
-                                channel=channel, channel_id=message.channel_id, channel_type=channel_type,
-                                source=source)
-        await runtime.ensure_connection(entity_id=message.author_id, room_id=room_id, world_id=world_id,
-                                        user_name=sender_name, source=source, type=channel_type,
-                                        channel_id=message.channel_id, message_server_id=server_id)
+        await self._ensure_room(
+            runtime,
+            room_id=room_id,
+            world_id=world_id,
+            server_id=server_id,
+            channel=channel,
+            channel_id=message.channel_id,
+            channel_type=channel_type,
+            source=source,
+        )
+        await runtime.ensure_connection(
+            entity_id=message.author_id,
+            room_id=room_id,
+            world_id=world_id,
+            user_name=sender_name,
+            source=source,
+            type=channel_type,
+            channel_id=message.channel_id,
+            message_server_id=server_id,
+        )
         memory_id = create_unique_uuid(agent_id, f"{message.id}-{agent_id}")
         in_reply_to = create_unique_uuid(agent_id, message.in_reply_to) if message.in_reply_to else None
         memory = Memory(
-            id=memory_id, entity_id=message.author_id, agent_id=agent_id, room_id=room_id, world_id=world_id,
+            id=memory_id,
+            entity_id=message.author_id,
+            agent_id=agent_id,
+            room_id=room_id,
+            world_id=world_id,
             created_at=message.created_at,
-            content=Content(text=message.content, source=source, channel_type=channel_type,
-                            in_reply_to=in_reply_to, attachments=_attachments(meta.get("attachments"))),
-            metadata=MemoryMetadata(type="message", source=source, source_id=message.id,
-                                    timestamp=message.created_at,
-                                    raw={"senderName": sender_name, "senderId": message.author_id}),
+            content=Content(
+                text=message.content,
+                source=source,
+                channel_type=channel_type,
+                in_reply_to=in_reply_to,
+                attachments=_attachments(meta.get("attachments")),
+            ),
+            metadata=MemoryMetadata(
+                type="message",
+                source=source,
+                source_id=message.id,
+                timestamp=message.created_at,
+                raw={"senderName": sender_name, "senderId": message.author_id},
+            ),
         )
         turn = AgentTurn(agent_id=agent_id, message_memory_id=memory_id, result=MessageResult("ignored", ""))
 
@@ -379,29 +459,68 @@ class AgentManager:
         with anyio.fail_after(self.message_timeout_s):
             turn.result = await runtime.messages.handle(memory, deliver)
         self._record_run(agent_id, memory, turn.result)
-        await self.broadcaster.emit("messageComplete", {"channelId": message.channel_id,
-                                                        "roomId": message.channel_id,
-                                                        "messageServerId": server_id, "agentId": agent_id},
-                                    room=message.channel_id)
+        await self.broadcaster.emit(
+            "messageComplete",
+            {
+                "channelId": message.channel_id,
+                "roomId": message.channel_id,
+                "messageServerId": server_id,
+                "agentId": agent_id,
+            },
+            room=message.channel_id,
+        )
         return turn
 
-    async def _ensure_room(self, runtime: AgentRuntime, *, room_id: UUID, world_id: UUID, server_id: UUID,
-                           channel: Channel | None, channel_id: UUID, channel_type: ChannelType,
-                           source: str) -> None:
+    async def _ensure_room(
+        self,
+        runtime: AgentRuntime,
+        *,
+        room_id: UUID,
+        world_id: UUID,
+        server_id: UUID,
+        channel: Channel | None,
+        channel_id: UUID,
+        channel_type: ChannelType,
+        source: str,
+    ) -> None:
         rooms = runtime.store.rooms
         if await rooms.get_world(world_id) is None:
             server = await self.central.get_server(server_id)
-            await rooms.create_world(World(id=world_id, name=server.name if server else f"Server {server_id[:8]}",
-                                           agent_id=runtime.agent_id, message_server_id=server_id, metadata={}))
+            await rooms.create_world(
+                World(
+                    id=world_id,
+                    name=server.name if server else f"Server {server_id[:8]}",
+                    agent_id=runtime.agent_id,
+                    message_server_id=server_id,
+                    metadata={},
+                )
+            )
         if await rooms.get_room(room_id) is None:
-            await rooms.create_rooms([Room(
-                id=room_id, name=channel.name if channel else f"Channel {channel_id[:8]}", agent_id=runtime.agent_id,
-                source=source, type=channel_type, channel_id=channel_id, message_server_id=server_id,
-                world_id=world_id, metadata={})])
+            await rooms.create_rooms(
+                [
+                    Room(
+                        id=room_id,
+                        name=channel.name if channel else f"Channel {channel_id[:8]}",
+                        agent_id=runtime.agent_id,
+                        source=source,
+                        type=channel_type,
+                        channel_id=channel_id,
+                        message_server_id=server_id,
+                        world_id=world_id,
+                        metadata={},
+                    )
+                ]
+            )
 
-    async def _deliver(self, runtime: AgentRuntime, message: CentralMessage, server_id: UUID,
-                       channel_type: ChannelType, content: Content, on_chunk: ChunkSink | None
-                       ) -> CentralMessage | None:
+    async def _deliver(
+        self,
+        runtime: AgentRuntime,
+        message: CentralMessage,
+        server_id: UUID,
+        channel_type: ChannelType,
+        content: Content,
+        on_chunk: ChunkSink | None,
+    ) -> CentralMessage | None:
         actions = [str(a).upper() for a in content.actions or []]
         text = content.text or ""
         if "IGNORE" in actions or not text.strip():
@@ -411,22 +530,54 @@ class AgentManager:
         # The runtime has no token stream yet: the reply is streamed in word chunks once it exists, so
         # clients that render messageStreamChunk work the same as with ElizaOS.
         for index, chunk in enumerate(reply_chunks(text)):
-            await self.broadcaster.emit("messageStreamChunk", {
-                "messageId": reply_id, "chunk": chunk, "index": index, "agentId": agent_id,
-                "channelId": message.channel_id}, room=message.channel_id)
+            await self.broadcaster.emit(
+                "messageStreamChunk",
+                {
+                    "messageId": reply_id,
+                    "chunk": chunk,
+                    "index": index,
+                    "agentId": agent_id,
+                    "channelId": message.channel_id,
+                },
+                room=message.channel_id,
+            )
             if on_chunk is not None:
                 await on_chunk(reply_id, chunk, index)
         attachments = [a.to_wire() for a in content.attachments] if content.attachments else None
         reply = await self.central.create_message(
-            channel_id=message.channel_id, author_id=agent_id, content=text, message_id=reply_id,
+            channel_id=message.channel_id,
+            author_id=agent_id,
+            content=text,
+            message_id=reply_id,
             raw_message={"text": text, "thought": content.thought, "actions": content.actions},
-            source_type="agent_response", in_reply_to=message.id,
-            metadata={"agent_id": agent_id, "agentName": runtime.character.name, "attachments": attachments,
-                      "channelType": channel_type.value, "isDm": channel_type == ChannelType.DM})
-        await self.broadcaster.emit("messageBroadcast", {
-            "id": reply.id, "senderId": agent_id, "senderName": runtime.character.name, "text": text,
-            "channelId": message.channel_id, "roomId": message.channel_id, "messageServerId": server_id,
-            "serverId": server_id, "createdAt": reply.created_at, "source": "agent_response",
-            "thought": content.thought, "actions": content.actions, "attachments": attachments,
-            "inReplyToMessageId": message.id}, room=message.channel_id)
+            source_type="agent_response",
+            in_reply_to=message.id,
+            metadata={
+                "agent_id": agent_id,
+                "agentName": runtime.character.name,
+                "attachments": attachments,
+                "channelType": channel_type.value,
+                "isDm": channel_type == ChannelType.DM,
+            },
+        )
+        await self.broadcaster.emit(
+            "messageBroadcast",
+            {
+                "id": reply.id,
+                "senderId": agent_id,
+                "senderName": runtime.character.name,
+                "text": text,
+                "channelId": message.channel_id,
+                "roomId": message.channel_id,
+                "messageServerId": server_id,
+                "serverId": server_id,
+                "createdAt": reply.created_at,
+                "source": "agent_response",
+                "thought": content.thought,
+                "actions": content.actions,
+                "attachments": attachments,
+                "inReplyToMessageId": message.id,
+            },
+            room=message.channel_id,
+        )
         return reply

@@ -51,25 +51,44 @@ def _entity(request: Request) -> str | None:
 def memory_router(prefix: str) -> APIRouter:
     router = APIRouter(prefix=prefix, tags=["memory"])
 
-    @router.get("/{agent_id}/rooms/{channel_id}/memories", summary="Memories of the room mapped from a channel")
-    async def room_memories(agent_id: str, channel_id: str, request: Request, manager: Manager,
-                            limit: Annotated[int, Query(ge=1, le=1000)] = 20, before: int | None = None,
-                            includeEmbedding: str | None = None, tableName: TableName = "messages"
-                            ) -> JSONResponse:
+    @router.get(
+        "/{agent_id}/rooms/{channel_id}/memories", summary="Memories of the room mapped from a channel"
+    )
+    async def room_memories(
+        agent_id: str,
+        channel_id: str,
+        request: Request,
+        manager: Manager,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 20,
+        before: int | None = None,
+        includeEmbedding: str | None = None,
+        tableName: TableName = "messages",
+    ) -> JSONResponse:
         if not is_uuid(agent_id) or not is_uuid(channel_id):
             raise envelope_error(400, "INVALID_ID", "Invalid agent ID or channel ID format")
         runtime = running_agent(manager, agent_id)
         room_id = create_unique_uuid(runtime.agent_id, channel_id)
         with_embedding = includeEmbedding == "true"
-        memories = await runtime.store.memories.list(table=tableName, room_id=room_id, count=limit,
-                                                     end=before if before is not None else now_ms(),
-                                                     entity_id=_entity(request), with_embeddings=with_embedding)
+        memories = await runtime.store.memories.list(
+            table=tableName,
+            room_id=room_id,
+            count=limit,
+            end=before if before is not None else now_ms(),
+            entity_id=_entity(request),
+            with_embeddings=with_embedding,
+        )
         return ok({"memories": [_wire(m, with_embedding) for m in memories]})
 
     @router.get("/{agent_id}/memories", summary="An agent's memories (optionally of one channel or room)")
-    async def agent_memories(agent_id: str, request: Request, manager: Manager, tableName: TableName = "messages",
-                             includeEmbedding: str | None = None, channelId: str | None = None,
-                             roomId: str | None = None) -> JSONResponse:
+    async def agent_memories(
+        agent_id: str,
+        request: Request,
+        manager: Manager,
+        tableName: TableName = "messages",
+        includeEmbedding: str | None = None,
+        channelId: str | None = None,
+        roomId: str | None = None,
+    ) -> JSONResponse:
         runtime = running_agent(manager, agent_id, invalid="Invalid agent ID")
         room_id = None
         if channelId:
@@ -81,14 +100,20 @@ def memory_router(prefix: str) -> APIRouter:
                 raise envelope_error(400, "INVALID_ID", "Invalid room ID format")
             room_id = roomId
         with_embedding = includeEmbedding == "true"
-        memories = await runtime.store.memories.list(table=tableName, room_id=room_id, agent_id=runtime.agent_id,
-                                                     entity_id=_entity(request), count=MAX_LISTED,
-                                                     with_embeddings=with_embedding)
+        memories = await runtime.store.memories.list(
+            table=tableName,
+            room_id=room_id,
+            agent_id=runtime.agent_id,
+            entity_id=_entity(request),
+            count=MAX_LISTED,
+            with_embeddings=with_embedding,
+        )
         return ok({"memories": [_wire(m, with_embedding) for m in memories]})
 
     @router.patch("/{agent_id}/memories/{memory_id}", summary="Update a memory's content or metadata")
-    async def update_memory(agent_id: str, memory_id: str, body: UpdateMemoryBody, manager: Manager
-                            ) -> JSONResponse:
+    async def update_memory(
+        agent_id: str, memory_id: str, body: UpdateMemoryBody, manager: Manager
+    ) -> JSONResponse:
         if not is_uuid(agent_id) or not is_uuid(memory_id):
             raise envelope_error(400, "INVALID_ID", "Invalid agent ID or memory ID format")
         runtime = running_agent(manager, agent_id)
@@ -108,13 +133,19 @@ def memory_router(prefix: str) -> APIRouter:
         runtime = running_agent(manager, agent_id, invalid="Invalid agent ID")
         ids: list[str] = []
         for table in TABLES:
-            ids += [m.id for m in await runtime.store.memories.list(table=table, agent_id=runtime.agent_id)
-                    if m.id is not None]
+            ids += [
+                m.id
+                for m in await runtime.store.memories.list(table=table, agent_id=runtime.agent_id)
+                if m.id is not None
+            ]
         await runtime.store.memories.delete_many(ids)
         return ok({"deleted": len(ids), "message": "All agent memories cleared successfully"})
 
-    @router.delete("/{agent_id}/memories/all/{room_id}", summary="Delete a room's messages and documents",
-                   status_code=204)
+    @router.delete(
+        "/{agent_id}/memories/all/{room_id}",
+        summary="Delete a room's messages and documents",
+        status_code=204,
+    )
     async def clear_room(agent_id: str, room_id: str, manager: Manager) -> Response:
         runtime = running_agent(manager, agent_id, invalid="Invalid agent ID")
         if not is_uuid(room_id):
@@ -144,19 +175,43 @@ def memory_router(prefix: str) -> APIRouter:
         world_id = body.worldId
         if world_id is None:
             world_id = create_unique_uuid(runtime.agent_id, f"world-{stamp}-{body.name}")
-            await runtime.store.rooms.create_world(World(id=world_id, name=f"World for {body.name}",
-                                                         agent_id=runtime.agent_id,
-                                                         message_server_id=body.messageServerId,
-                                                         metadata=body.metadata or {}))
-        await runtime.store.rooms.create_rooms([Room(
-            id=room_id, name=body.name, agent_id=runtime.agent_id, source=body.source, type=ChannelType(body.type),
-            channel_id=room_id, message_server_id=body.messageServerId, world_id=world_id,
-            metadata=body.metadata)])
+            await runtime.store.rooms.create_world(
+                World(
+                    id=world_id,
+                    name=f"World for {body.name}",
+                    agent_id=runtime.agent_id,
+                    message_server_id=body.messageServerId,
+                    metadata=body.metadata or {},
+                )
+            )
+        await runtime.store.rooms.create_rooms(
+            [
+                Room(
+                    id=room_id,
+                    name=body.name,
+                    agent_id=runtime.agent_id,
+                    source=body.source,
+                    type=ChannelType(body.type),
+                    channel_id=room_id,
+                    message_server_id=body.messageServerId,
+                    world_id=world_id,
+                    metadata=body.metadata,
+                )
+            ]
+        )
         await runtime.store.rooms.add_participants([runtime.agent_id], room_id)
         await runtime.store.rooms.set_participant_state(room_id, runtime.agent_id, "FOLLOWED")
-        data = {"id": room_id, "name": body.name, "agentId": runtime.agent_id, "createdAt": stamp,
-                "source": body.source, "type": ChannelType(body.type).value, "worldId": world_id,
-                "messageServerId": body.messageServerId, "metadata": body.metadata}
+        data = {
+            "id": room_id,
+            "name": body.name,
+            "agentId": runtime.agent_id,
+            "createdAt": stamp,
+            "source": body.source,
+            "type": ChannelType(body.type).value,
+            "worldId": world_id,
+            "messageServerId": body.messageServerId,
+            "metadata": body.metadata,
+        }
         return ok({k: v for k, v in data.items() if v is not None}, 201)
 
     @router.get("/{agent_id}/rooms", summary="Rooms a running agent takes part in")

@@ -8,7 +8,9 @@ default (``transport: "websocket"``, replies arrive as Socket.IO ``messageBroadc
 
 from __future__ import annotations
 
+import contextlib
 import json
+import re
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
@@ -17,7 +19,7 @@ from anyio.streams.memory import MemoryObjectSendStream
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from ..types import ChannelType, is_uuid
+from ..types import ChannelType, ModelType, is_uuid
 from .central import CentralMessage, Channel
 from .deps import Manager
 from .errors import flat_error
@@ -42,17 +44,35 @@ def ok(data: Any, status: int = 200, **extra: Any) -> JSONResponse:
 
 def bus_message(msg: CentralMessage, server_id: str, author_name: str | None = None) -> dict[str, Any]:
     """A central message as ElizaOS puts it on its internal bus (and returns it as ``userMessage``)."""
-    out = {"id": msg.id, "channel_id": msg.channel_id, "message_server_id": server_id, "author_id": msg.author_id,
-           "content": msg.content, "created_at": msg.created_at, "source_type": msg.source_type,
-           "raw_message": msg.raw_message, "metadata": msg.metadata, "author_display_name": author_name,
-           "in_reply_to_message_id": msg.in_reply_to, "source_id": msg.source_id}
+    out = {
+        "id": msg.id,
+        "channel_id": msg.channel_id,
+        "message_server_id": server_id,
+        "author_id": msg.author_id,
+        "content": msg.content,
+        "created_at": msg.created_at,
+        "source_type": msg.source_type,
+        "raw_message": msg.raw_message,
+        "metadata": msg.metadata,
+        "author_display_name": author_name,
+        "in_reply_to_message_id": msg.in_reply_to,
+        "source_id": msg.source_id,
+    }
     return {k: v for k, v in out.items() if v is not None}
 
 
 def broadcast_payload(msg: CentralMessage, server_id: str, sender_name: str) -> dict[str, Any]:
-    return {"id": msg.id, "senderId": msg.author_id, "senderName": sender_name, "text": msg.content,
-            "channelId": msg.channel_id, "roomId": msg.channel_id, "messageServerId": server_id,
-            "createdAt": msg.created_at, "source": msg.source_type}
+    return {
+        "id": msg.id,
+        "senderId": msg.author_id,
+        "senderName": sender_name,
+        "text": msg.content,
+        "channelId": msg.channel_id,
+        "roomId": msg.channel_id,
+        "messageServerId": server_id,
+        "createdAt": msg.created_at,
+        "source": msg.source_type,
+    }
 
 
 def gui_message(msg: CentralMessage) -> dict[str, Any]:
@@ -73,8 +93,14 @@ def _channel_id_or_400(channel_id: str, message: str = "Invalid channelId") -> s
     return channel_id
 
 
-async def ensure_channel(manager: AgentManager, channel_id: str, server_id: str, author_id: str,
-                         metadata: dict[str, Any] | None, created_by: str) -> Channel:
+async def ensure_channel(
+    manager: AgentManager,
+    channel_id: str,
+    server_id: str,
+    author_id: str,
+    metadata: dict[str, Any] | None,
+    created_by: str,
+) -> Channel:
     """The channel, auto-created (as the GUI and Socket.IO paths of ElizaOS do) when the server exists."""
     channel = await manager.central.get_channel(channel_id)
     if channel is not None:
@@ -89,24 +115,38 @@ async def ensure_channel(manager: AgentManager, channel_id: str, server_id: str,
         participants.append(other)
     kind = ChannelType.DM if is_dm else ChannelType.GROUP
     return await manager.central.create_channel(
-        channel_id=channel_id, server_id=server_id, name=f"{'DM' if is_dm else 'Chat'} {channel_id[:8]}",
-        type=kind, source_type="auto_created",
-        metadata={"created_by": created_by, "created_for_user": author_id, "channel_type": kind.value, **meta},
-        participants=participants)
+        channel_id=channel_id,
+        server_id=server_id,
+        name=f"{'DM' if is_dm else 'Chat'} {channel_id[:8]}",
+        type=kind,
+        source_type="auto_created",
+        metadata={
+            "created_by": created_by,
+            "created_for_user": author_id,
+            "channel_type": kind.value,
+            **meta,
+        },
+        participants=participants,
+    )
 
 
 def sse_event(event: str, data: Any) -> bytes:
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
 
 
-async def _sse_turn(manager: AgentManager, agent_id: str, msg: CentralMessage, server_id: str,
-                    user_message: dict[str, Any], author_name: str | None,
-                    send: MemoryObjectSendStream[bytes]) -> None:
+async def _sse_turn(
+    manager: AgentManager,
+    agent_id: str,
+    msg: CentralMessage,
+    server_id: str,
+    user_message: dict[str, Any],
+    author_name: str | None,
+    send: MemoryObjectSendStream[bytes],
+) -> None:
     async def emit(event: str, data: Any) -> None:
-        try:
+        # A client that went away stops getting events; the turn goes on, its reply stored and broadcast.
+        with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):
             await send.send(sse_event(event, data))
-        except (anyio.BrokenResourceError, anyio.ClosedResourceError):
-            pass  # the client went away; the turn goes on and its reply is stored and broadcast
 
     await emit("user_message", user_message)
     runtime = manager.get(agent_id)
@@ -128,8 +168,14 @@ async def _sse_turn(manager: AgentManager, agent_id: str, msg: CentralMessage, s
         await emit("done", turn.response_content() or {})
 
 
-def sse_response(manager: AgentManager, agent_id: str, msg: CentralMessage, server_id: str,
-                 user_message: dict[str, Any], author_name: str | None) -> StreamingResponse:
+def sse_response(
+    manager: AgentManager,
+    agent_id: str,
+    msg: CentralMessage,
+    server_id: str,
+    user_message: dict[str, Any],
+    author_name: str | None,
+) -> StreamingResponse:
     """The "sse" transport: ``user_message``, then ``chunk`` events, then ``done`` (or ``error``)."""
     send, receive = anyio.create_memory_object_stream[bytes](64)
 
@@ -143,12 +189,16 @@ def sse_response(manager: AgentManager, agent_id: str, msg: CentralMessage, serv
             async for item in receive:
                 yield item
 
-    return StreamingResponse(stream(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache", "Connection": "keep-alive"})
+    return StreamingResponse(
+        stream(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "Connection": "keep-alive"},
+    )
 
 
-async def http_turn(manager: AgentManager, agent_id: str, msg: CentralMessage, server_id: str,
-                    author_name: str | None) -> AgentTurn:
+async def http_turn(
+    manager: AgentManager, agent_id: str, msg: CentralMessage, server_id: str, author_name: str | None
+) -> AgentTurn:
     runtime = manager.get(agent_id)
     if runtime is None:
         raise flat_error(404, f"Agent {agent_id} is not running")
@@ -166,37 +216,61 @@ async def submit(body: SubmitBody, manager: Manager) -> JSONResponse:
     if body.messageId and await manager.central.get_message(body.messageId) is not None:
         raise flat_error(409, f"Message {body.messageId} already exists")
     msg = await manager.central.create_message(
-        channel_id=body.channel_id, author_id=body.author_id, content=body.content, message_id=body.messageId,
-        raw_message=body.raw_message, source_type=body.source_type, in_reply_to=body.in_reply_to_message_id,
-        metadata=body.metadata)
+        channel_id=body.channel_id,
+        author_id=body.author_id,
+        content=body.content,
+        message_id=body.messageId,
+        raw_message=body.raw_message,
+        source_type=body.source_type,
+        in_reply_to=body.in_reply_to_message_id,
+        metadata=body.metadata,
+    )
     meta = body.metadata or {}
     payload = broadcast_payload(msg, body.message_server_id, str(meta.get("agentName") or "Agent"))
-    payload.update(serverId=body.message_server_id, thought=body.raw_message.get("thought"),
-                   actions=body.raw_message.get("actions"))
+    payload.update(
+        serverId=body.message_server_id,
+        thought=body.raw_message.get("thought"),
+        actions=body.raw_message.get("actions"),
+    )
     await manager.broadcaster.emit("messageBroadcast", payload, room=body.channel_id)
     return ok(msg.to_wire(), 201)
 
 
-@router.post("/ingest-external", summary="Store a message from an external platform and hand it to agents",
-             status_code=202)
+@router.post(
+    "/ingest-external",
+    summary="Store a message from an external platform and hand it to agents",
+    status_code=202,
+)
 async def ingest_external(body: IngestBody, manager: Manager) -> JSONResponse:
     msg = await manager.central.create_message(
-        channel_id=body.channel_id, author_id=body.author_id, content=body.content, raw_message=body.raw_message,
-        source_type=body.source_type, source_id=body.source_id, in_reply_to=body.in_reply_to_message_id,
-        metadata=body.metadata)
+        channel_id=body.channel_id,
+        author_id=body.author_id,
+        content=body.content,
+        raw_message=body.raw_message,
+        source_type=body.source_type,
+        source_id=body.source_id,
+        in_reply_to=body.in_reply_to_message_id,
+        metadata=body.metadata,
+    )
     manager.dispatch(msg, body.message_server_id, author_name=body.author_display_name)
-    await manager.broadcaster.emit("messageBroadcast",
-                                   broadcast_payload(msg, body.message_server_id,
-                                                     body.author_display_name or "User"), room=body.channel_id)
-    return JSONResponse({"success": True, "message": "Message ingested and published to bus",
-                         "data": {"messageId": msg.id}}, status_code=202)
+    await manager.broadcaster.emit(
+        "messageBroadcast",
+        broadcast_payload(msg, body.message_server_id, body.author_display_name or "User"),
+        room=body.channel_id,
+    )
+    return JSONResponse(
+        {"success": True, "message": "Message ingested and published to bus", "data": {"messageId": msg.id}},
+        status_code=202,
+    )
 
 
 @router.post("/complete", summary="Tell a channel's clients that an agent finished answering")
 async def complete(body: CompleteBody, manager: Manager) -> JSONResponse:
-    await manager.broadcaster.emit("messageComplete", {"channelId": body.channel_id, "roomId": body.channel_id,
-                                                       "messageServerId": body.message_server_id},
-                                   room=body.channel_id)
+    await manager.broadcaster.emit(
+        "messageComplete",
+        {"channelId": body.channel_id, "roomId": body.channel_id, "messageServerId": body.message_server_id},
+        room=body.channel_id,
+    )
     return JSONResponse({"success": True})
 
 
@@ -220,8 +294,9 @@ async def list_servers_legacy(manager: Manager) -> JSONResponse:
 
 @router.post("/message-servers", summary="Create a message server", status_code=201)
 async def create_server(body: CreateServerBody, manager: Manager) -> JSONResponse:
-    server = await manager.central.create_server(name=body.name, source_type=body.sourceType,
-                                                 source_id=body.sourceId, metadata=body.metadata)
+    server = await manager.central.create_server(
+        name=body.name, source_type=body.sourceType, source_id=body.sourceId, metadata=body.metadata
+    )
     return ok({"server": server.to_wire()}, 201)
 
 
@@ -238,13 +313,20 @@ async def server_agents(server_id: str, manager: Manager) -> JSONResponse:
     return ok({"messageServerId": server_id, "agents": await manager.central.server_agents(server_id)})
 
 
-@router.post("/message-servers/{server_id}/agents", summary="Add an agent to the message server",
-             status_code=201)
+@router.post(
+    "/message-servers/{server_id}/agents", summary="Add an agent to the message server", status_code=201
+)
 async def add_server_agent(server_id: str, body: AgentIdBody, manager: Manager) -> JSONResponse:
     _own_server(manager, server_id, "modify")
     await manager.central.add_server_agent(server_id, body.agentId)
-    return ok({"messageServerId": server_id, "agentId": body.agentId,
-               "message": "Agent added to message server successfully"}, 201)
+    return ok(
+        {
+            "messageServerId": server_id,
+            "agentId": body.agentId,
+            "message": "Agent added to message server successfully",
+        },
+        201,
+    )
 
 
 @router.delete("/message-servers/{server_id}/agents/{agent_id}", summary="Remove an agent from the server")
@@ -253,8 +335,13 @@ async def remove_server_agent(server_id: str, agent_id: str, manager: Manager) -
         raise flat_error(400, "Invalid messageServerId or agentId format")
     _own_server(manager, server_id, "modify")
     await manager.central.remove_server_agent(server_id, agent_id)
-    return ok({"messageServerId": server_id, "agentId": agent_id,
-               "message": "Agent removed from message server successfully"})
+    return ok(
+        {
+            "messageServerId": server_id,
+            "agentId": agent_id,
+            "message": "Agent removed from message server successfully",
+        }
+    )
 
 
 @router.get("/agents/{agent_id}/message-servers", summary="Message servers an agent belongs to")
@@ -274,19 +361,32 @@ async def server_channels(server_id: str, manager: Manager) -> JSONResponse:
 # --- channels ---------------------------------------------------------------------------------------------
 
 
-@router.post("/channels/{channel_id}/messages", summary="Post a message to a channel", status_code=201,
-             response_model=None)
-async def post_channel_message(channel_id: str, body: ChannelMessageBody,
-                               manager: Manager) -> JSONResponse | StreamingResponse:
-    _channel_id_or_400(channel_id, "Missing required fields: channelId, message_server_id, author_id, content")
+@router.post(
+    "/channels/{channel_id}/messages",
+    summary="Post a message to a channel",
+    status_code=201,
+    response_model=None,
+)
+async def post_channel_message(
+    channel_id: str, body: ChannelMessageBody, manager: Manager
+) -> JSONResponse | StreamingResponse:
+    _channel_id_or_400(
+        channel_id, "Missing required fields: channelId, message_server_id, author_id, content"
+    )
     transport = body.transport or body.mode or "websocket"
     meta = body.metadata or {}
-    await ensure_channel(manager, channel_id, body.message_server_id, body.author_id, body.metadata,
-                         "gui_auto_creation")
+    await ensure_channel(
+        manager, channel_id, body.message_server_id, body.author_id, body.metadata, "gui_auto_creation"
+    )
     msg = await manager.central.create_message(
-        channel_id=channel_id, author_id=body.author_id, content=body.content, raw_message=body.raw_message,
-        metadata=body.metadata, source_type=body.source_type or "eliza_gui",
-        in_reply_to=body.in_reply_to_message_id)
+        channel_id=channel_id,
+        author_id=body.author_id,
+        content=body.content,
+        raw_message=body.raw_message,
+        metadata=body.metadata,
+        source_type=body.source_type or "eliza_gui",
+        in_reply_to=body.in_reply_to_message_id,
+    )
     author_name = meta.get("user_display_name") if isinstance(meta.get("user_display_name"), str) else None
     user_message = bus_message(msg, body.message_server_id, author_name)
     participants = await manager.central.participants(channel_id)
@@ -295,29 +395,40 @@ async def post_channel_message(channel_id: str, body: ChannelMessageBody,
         raise flat_error(400, "No agent found in channel participants")
     if transport == "http":
         turn = await http_turn(manager, target, msg, body.message_server_id, author_name)
-        return JSONResponse({"success": True, "userMessage": user_message,
-                             "agentResponse": turn.response_content()}, status_code=201)
+        return JSONResponse(
+            {"success": True, "userMessage": user_message, "agentResponse": turn.response_content()},
+            status_code=201,
+        )
     if transport == "sse":
         return sse_response(manager, target, msg, body.message_server_id, user_message, author_name)
     manager.dispatch(msg, body.message_server_id, author_name=author_name)
-    await manager.broadcaster.emit("messageBroadcast",
-                                   broadcast_payload(msg, body.message_server_id, author_name or "User"),
-                                   room=channel_id)
+    await manager.broadcaster.emit(
+        "messageBroadcast",
+        broadcast_payload(msg, body.message_server_id, author_name or "User"),
+        room=channel_id,
+    )
     return JSONResponse({"success": True, "userMessage": user_message}, status_code=201)
 
 
 @router.get("/channels/{channel_id}/messages", summary="A channel's messages, newest first")
-async def channel_messages(channel_id: str, manager: Manager,
-                           limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-                           before: Annotated[int | None, Query(ge=0)] = None) -> JSONResponse:
+async def channel_messages(
+    channel_id: str,
+    manager: Manager,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    before: Annotated[int | None, Query(ge=0)] = None,
+) -> JSONResponse:
     _channel_id_or_400(channel_id)
     messages = await manager.central.messages(channel_id, limit=limit, before=before)
     return ok({"messages": [gui_message(m) for m in messages]})
 
 
 @router.get("/dm-channel", summary="Find or create the DM channel of two users")
-async def dm_channel(manager: Manager, targetUserId: str | None = None, currentUserId: str | None = None,
-                     dmServerId: str | None = None) -> JSONResponse:
+async def dm_channel(
+    manager: Manager,
+    targetUserId: str | None = None,
+    currentUserId: str | None = None,
+    dmServerId: str | None = None,
+) -> JSONResponse:
     if not is_uuid(targetUserId) or not is_uuid(currentUserId):
         raise flat_error(400, "Missing targetUserId or currentUserId")
     assert targetUserId is not None and currentUserId is not None
@@ -334,9 +445,13 @@ async def dm_channel(manager: Manager, targetUserId: str | None = None, currentU
 async def create_channel(body: CreateChannelBody, manager: Manager) -> JSONResponse:
     if await manager.central.get_server(body.message_server_id) is None:
         raise flat_error(404, f"Server {body.message_server_id} does not exist")
-    channel = await manager.central.create_channel(server_id=body.message_server_id, name=body.name,
-                                                   type=ChannelType(body.type), metadata=body.metadata or {},
-                                                   participants=body.participantCentralUserIds)
+    channel = await manager.central.create_channel(
+        server_id=body.message_server_id,
+        name=body.name,
+        type=ChannelType(body.type),
+        metadata=body.metadata or {},
+        participants=body.participantCentralUserIds,
+    )
     return ok(channel.to_wire(), 201)
 
 
@@ -364,8 +479,10 @@ async def add_channel_agent(channel_id: str, body: AgentIdBody, manager: Manager
     _channel_id_or_400(channel_id, "Invalid channelId or agentId format")
     await _channel_or_404(manager, channel_id)
     await manager.central.add_participants(channel_id, [body.agentId])
-    return ok({"channelId": channel_id, "agentId": body.agentId, "message": "Agent added to channel successfully"},
-              201)
+    return ok(
+        {"channelId": channel_id, "agentId": body.agentId, "message": "Agent added to channel successfully"},
+        201,
+    )
 
 
 @router.delete("/channels/{channel_id}/agents/{agent_id}", summary="Remove an agent from a channel")
@@ -377,7 +494,9 @@ async def remove_channel_agent(channel_id: str, agent_id: str, manager: Manager)
     if agent_id not in current:
         raise flat_error(404, "Agent is not a participant in this channel")
     await manager.central.update_channel(channel_id, participants=[p for p in current if p != agent_id])
-    return ok({"channelId": channel_id, "agentId": agent_id, "message": "Agent removed from channel successfully"})
+    return ok(
+        {"channelId": channel_id, "agentId": agent_id, "message": "Agent removed from channel successfully"}
+    )
 
 
 @router.get("/channels/{channel_id}/agents", summary="A channel's participants")
@@ -393,12 +512,15 @@ async def delete_channel_message(channel_id: str, message_id: str, manager: Mana
     msg = await manager.central.get_message(message_id)
     if msg is not None and msg.channel_id == channel_id:
         await manager.central.delete_message(message_id)
-        await manager.broadcaster.emit("messageDeleted", {"messageId": message_id, "channelId": channel_id},
-                                       room=channel_id)
+        await manager.broadcaster.emit(
+            "messageDeleted", {"messageId": message_id, "channelId": channel_id}, room=channel_id
+        )
     return Response(status_code=204)
 
 
-@router.delete("/channels/{channel_id}/messages", summary="Delete all of a channel's messages", status_code=204)
+@router.delete(
+    "/channels/{channel_id}/messages", summary="Delete all of a channel's messages", status_code=204
+)
 async def clear_channel(channel_id: str, manager: Manager) -> Response:
     _channel_id_or_400(channel_id)
     await manager.central.clear_channel(channel_id)
@@ -409,12 +531,14 @@ async def clear_channel(channel_id: str, manager: Manager) -> Response:
 @router.patch("/channels/{channel_id}", summary="Rename a channel, replace its participants or metadata")
 async def update_channel(channel_id: str, body: UpdateChannelBody, manager: Manager) -> JSONResponse:
     _channel_id_or_400(channel_id)
-    channel = await manager.central.update_channel(channel_id, name=body.name, metadata=body.metadata,
-                                                   participants=body.participantCentralUserIds)
+    channel = await manager.central.update_channel(
+        channel_id, name=body.name, metadata=body.metadata, participants=body.participantCentralUserIds
+    )
     if channel is None:
         raise flat_error(404, "Channel not found")
-    await manager.broadcaster.emit("channelUpdated", {"channelId": channel_id, "updates": channel.to_wire()},
-                                   room=channel_id)
+    await manager.broadcaster.emit(
+        "channelUpdated", {"channelId": channel_id, "updates": channel.to_wire()}, room=channel_id
+    )
     return ok(channel.to_wire())
 
 
@@ -424,3 +548,39 @@ async def delete_channel(channel_id: str, manager: Manager) -> Response:
     await manager.central.delete_channel(channel_id)
     await manager.broadcaster.emit("channelDeleted", {"channelId": channel_id}, room=channel_id)
     return Response(status_code=204)
+
+
+TITLE_PROMPT = """Write a title of three to six words for the chat below. Name its subject plainly; no quotes,
+no hashtags, no words like "chat" or "conversation". Answer with the title only.
+
+{messages}
+"""
+_TAG = re.compile(r"<[^>]*>")
+
+
+@router.post("/channels/{channel_id}/generate-title", summary="Ask an agent for a title for a channel")
+async def generate_title(
+    channel_id: str, body: AgentIdBody, manager: Manager, limit: Annotated[int, Query(ge=1, le=200)] = 50
+) -> JSONResponse:
+    _channel_id_or_400(channel_id, "Invalid channel ID format")
+    runtime = manager.get(body.agentId)
+    if runtime is None:
+        raise flat_error(404, "Agent not found or not active")
+    messages = await manager.central.messages(channel_id, limit=limit)
+    if len(messages) < 4:
+        return ok(
+            {"title": None, "channelId": channel_id, "reason": "Not enough messages to generate a title"}
+        )
+    lines = [
+        f"{'Agent' if m.author_id == runtime.agent_id else 'User'}: {m.content[:500]}"
+        for m in reversed(messages)
+    ]
+    answer = await runtime.use_model(
+        ModelType.TEXT_SMALL,
+        {"prompt": TITLE_PROMPT.format(messages="\n".join(lines)), "temperature": 0.3, "maxTokens": 50},
+    )
+    title = next((ln.strip() for ln in _TAG.sub(" ", str(answer)).splitlines() if ln.strip()), "")
+    title = title.strip("\"' ")[:80]
+    if not title:
+        raise flat_error(500, "Failed to summarize channel", "the model gave no title")
+    return ok({"title": title, "channelId": channel_id})

@@ -17,8 +17,17 @@ from .errors import envelope_error
 
 ELIZAOS_COMPAT_VERSION = "1.7.2"
 
-LOG_LEVELS = {"fatal": 60, "error": 50, "warn": 40, "info": 30, "log": 29, "progress": 28, "success": 27,
-              "debug": 20, "trace": 10}
+LOG_LEVELS = {
+    "fatal": 60,
+    "error": 50,
+    "warn": 40,
+    "info": 30,
+    "log": 29,
+    "progress": 28,
+    "success": 27,
+    "debug": 20,
+    "trace": 10,
+}
 
 
 def _now_iso() -> str:
@@ -33,13 +42,16 @@ class LogBuffer(logging.Handler):
         self.entries: deque[dict[str, Any]] = deque(maxlen=capacity)
 
     def emit(self, record: logging.LogRecord) -> None:
-        level = {"CRITICAL": 60, "ERROR": 50, "WARNING": 40, "INFO": 30, "DEBUG": 20}.get(record.levelname, 30)
+        level = {"CRITICAL": 60, "ERROR": 50, "WARNING": 40, "INFO": 30, "DEBUG": 20}.get(
+            record.levelname, 30
+        )
         try:
             message = record.getMessage()
         except Exception:
             message = str(record.msg)
-        self.entries.append({"time": int(record.created * 1000), "level": level, "msg": message[:2000],
-                             "logger": record.name})
+        self.entries.append(
+            {"time": int(record.created * 1000), "level": level, "msg": message[:2000], "logger": record.name}
+        )
 
 
 public = APIRouter(tags=["health"])
@@ -49,9 +61,12 @@ system = APIRouter(prefix="/api/system", tags=["system"])
 
 def _health(manager: Manager, *, with_count: bool) -> JSONResponse:
     count = len(manager.running())
-    body: dict[str, Any] = {"status": "OK" if count else ("DEGRADED" if with_count else "OK"),
-                            "version": __version__, "timestamp": _now_iso(),
-                            "dependencies": {"agents": "healthy" if count else "no_agents"}}
+    body: dict[str, Any] = {
+        "status": "OK" if count else ("DEGRADED" if with_count else "OK"),
+        "version": __version__,
+        "timestamp": _now_iso(),
+        "dependencies": {"agents": "healthy" if count else "no_agents"},
+    }
     if with_count:
         body["agentCount"] = count
     return JSONResponse(body, status_code=200 if count else 503)
@@ -93,17 +108,31 @@ async def debug_servers(manager: Manager) -> JSONResponse:
     return JSONResponse({"success": True, "servers": servers, "count": len(servers)})
 
 
-@server.api_route("/logs", methods=["GET", "POST"], summary="Recent server log lines")
-async def logs(request: Request, since: int | None = None, level: str = "all",
-               limit: Annotated[int, Query(ge=1)] = 100) -> JSONResponse:
+@server.get("/logs", summary="Recent server log lines")
+@server.post(
+    "/logs",
+    summary="Recent server log lines (POST, as the ElizaOS client may send it)",
+    operation_id="post_server_logs",
+)
+async def logs(
+    request: Request, since: int | None = None, level: str = "all", limit: Annotated[int, Query(ge=1)] = 100
+) -> JSONResponse:
     buffer: LogBuffer = request.app.state.log_buffer
     start = since if since is not None else int(time.time() * 1000) - 3_600_000
     wanted = LOG_LEVELS.get(level.lower(), LOG_LEVELS["info"]) if level.lower() != "all" else 0
     entries = [e for e in buffer.entries if e["time"] >= start and (not wanted or e["level"] == wanted)]
     limit = min(limit, 1000)
-    return JSONResponse({"logs": entries[-limit:], "count": len(entries[-limit:]), "total": len(buffer.entries),
-                         "requestedLevel": level, "agentName": "all", "agentId": "all",
-                         "levels": list(LOG_LEVELS)})
+    return JSONResponse(
+        {
+            "logs": entries[-limit:],
+            "count": len(entries[-limit:]),
+            "total": len(buffer.entries),
+            "requestedLevel": level,
+            "agentName": "all",
+            "agentId": "all",
+            "levels": list(LOG_LEVELS),
+        }
+    )
 
 
 @server.delete("/logs", summary="Clear the log buffer")
@@ -115,9 +144,17 @@ async def clear_logs(request: Request) -> JSONResponse:
 
 @system.get("/version", summary="Server version")
 async def version(manager: Manager) -> JSONResponse:
-    return JSONResponse({"version": __version__, "source": "server", "timestamp": _now_iso(),
-                         "environment": "development", "uptime": time.monotonic() - manager.started_at,
-                         "implementation": "elizapy", "elizaosCompatibility": ELIZAOS_COMPAT_VERSION})
+    return JSONResponse(
+        {
+            "version": __version__,
+            "source": "server",
+            "timestamp": _now_iso(),
+            "environment": "development",
+            "uptime": time.monotonic() - manager.started_at,
+            "implementation": "elizapy",
+            "elizaosCompatibility": ELIZAOS_COMPAT_VERSION,
+        }
+    )
 
 
 @system.get("/config", summary="Client configuration")

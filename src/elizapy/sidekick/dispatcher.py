@@ -54,9 +54,7 @@ class InvalidParams(RpcError):
     """Params that do not match the method's schema (raised by a typed peer while decoding)."""
 
     def __init__(self, method: str, exc: ValidationError) -> None:
-        problems = [
-            {"loc": ".".join(str(p) for p in e["loc"]), "msg": e["msg"]} for e in exc.errors()[:10]
-        ]
+        problems = [{"loc": ".".join(str(p) for p in e["loc"]), "msg": e["msg"]} for e in exc.errors()[:10]]
         summary = "; ".join(f"{p['loc'] or 'params'}: {p['msg']}" for p in problems[:3])
         super().__init__(ErrorCode.INVALID_PARAMS, f"invalid params for {method}: {summary}", problems)
 
@@ -71,13 +69,12 @@ def error_for(exc: BaseException) -> RpcErrorObject:
     if isinstance(exc, RpcError):
         return RpcErrorObject(code=exc.code, message=exc.message, data=exc.data)
     if isinstance(exc, TimeoutError):
-        return RpcErrorObject(code=ErrorCode.REQUEST_TIMEOUT, message=f"handler timed out: {exc}".rstrip(": "))
+        return RpcErrorObject(
+            code=ErrorCode.REQUEST_TIMEOUT, message=f"handler timed out: {exc}".rstrip(": ")
+        )
     tb = "".join(traceback.format_exception(exc))[-_TRACEBACK_CHARS:]
     name = type(exc).__name__
-    if isinstance(exc, BridgeError):
-        message = f"reverse call failed: {name}: {exc}"
-    else:
-        message = f"{name}: {exc}"
+    message = f"reverse call failed: {name}: {exc}" if isinstance(exc, BridgeError) else f"{name}: {exc}"
     return RpcErrorObject(
         code=ErrorCode.HANDLER_FAILED, message=message, data={"exception": name, "traceback": tb}
     )
@@ -269,11 +266,12 @@ class Dispatcher:
     async def _cancel_remote(self, rid: RequestId) -> None:
         if rid not in self._pending or self._closed is not None:
             return
-        with anyio.CancelScope(shield=True), anyio.move_on_after(1):
-            with contextlib.suppress(BridgeError):
-                await self.notify("$/cancelRequest", {"id": rid})
+        with anyio.CancelScope(shield=True), anyio.move_on_after(1), contextlib.suppress(BridgeError):
+            await self.notify("$/cancelRequest", {"id": rid})
 
-    async def _reply(self, rid: RequestId | None, result: Any = None, error: RpcErrorObject | None = None) -> None:
+    async def _reply(
+        self, rid: RequestId | None, result: Any = None, error: RpcErrorObject | None = None
+    ) -> None:
         if error is None:
             try:
                 frame = encode({"jsonrpc": "2.0", "id": rid, "result": result})
@@ -435,7 +433,9 @@ class Dispatcher:
         except Exception as exc:
             log.warning("notification %s failed: %r", note.method, exc)
 
-    def _resolve(self, rid: RequestId | None, *, result: Any = None, error: BaseException | None = None) -> None:
+    def _resolve(
+        self, rid: RequestId | None, *, result: Any = None, error: BaseException | None = None
+    ) -> None:
         pending = self._pending.get(rid) if rid is not None else None
         if pending is None:
             log.debug("answer for unknown or finished request %r ignored", rid)

@@ -73,7 +73,9 @@ class HostApi:
         self.dispatcher = dispatcher
         self.model_timeout_s = model_timeout_s
 
-    async def _call(self, method: str, params: BaseModel, result: type[M], timeout_s: float | None = None) -> M:
+    async def _call(
+        self, method: str, params: BaseModel, result: type[M], timeout_s: float | None = None
+    ) -> M:
         raw = await self.dispatcher.request(
             method, params.model_dump(mode="json", by_alias=True, exclude_none=True), timeout_s=timeout_s
         )
@@ -91,9 +93,12 @@ class HostApi:
         timeout = self.model_timeout_s if params.embedding is None else None
         return (await self._call("runtime/searchMemories", params, MemoriesResult, timeout)).memories
 
-    async def create_memory(self, memory: Memory, table_name: str, unique: bool | None = None) -> str:
-        p = CreateMemoryParams(memory=memory, table_name=table_name, unique=unique)
-        return (await self._call("runtime/createMemory", p, CreateMemoryResult)).id
+    async def create_memory(
+        self, memory: Memory, table_name: str, unique: bool | None = None, *, embed: bool = False
+    ) -> str:
+        p = CreateMemoryParams(memory=memory, table_name=table_name, unique=unique, embed=embed)
+        timeout = self.model_timeout_s if embed else None
+        return (await self._call("runtime/createMemory", p, CreateMemoryResult, timeout)).id
 
     async def get_setting(self, key: str) -> SettingValue:
         return (await self._call("runtime/getSetting", GetSettingParams(key=key), SettingResult)).value
@@ -157,7 +162,11 @@ class SidekickClient:
         return (await self._call("action/validate", params, ValidateResult)).valid
 
     async def invoke_action(
-        self, params: ActionInvokeParams, *, timeout_s: float | None = None, on_progress: ProgressFn | None = None
+        self,
+        params: ActionInvokeParams,
+        *,
+        timeout_s: float | None = None,
+        on_progress: ProgressFn | None = None,
     ) -> ActionInvokeResult:
         return await self._call("action/invoke", params, ActionInvokeResult, timeout_s, on_progress)
 

@@ -49,7 +49,7 @@ class Transport:
 
 
 class LineFramer:
-    """Splits a byte stream into lines of at most ``max_frame_bytes``; longer lines become :class:`Oversize`."""
+    """Splits bytes into lines of at most ``max_frame_bytes``; longer lines become :class:`Oversize`."""
 
     def __init__(self, max_frame_bytes: int) -> None:
         self.max = max_frame_bytes

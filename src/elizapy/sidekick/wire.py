@@ -199,7 +199,7 @@ class ActionOptionsWire(WireParams):
     action_context: ActionContextWire = Field(default_factory=ActionContextWire)
 
 
-# --- host -> sidekick methods --------------------------------------------------------------------------------
+# --- host -> sidekick methods ------------------------------------------------------------------------------
 
 
 class InitializeParams(WireParams):
@@ -413,6 +413,8 @@ class GetMemoriesParams(WireParams):
     unique: bool | None = None
     start: int | None = None
     end: int | None = None
+    with_embeddings: bool = False
+    """Vectors are left out unless asked for (they dominate the frame size)."""
 
 
 class SearchMemoriesParams(WireParams):
@@ -426,6 +428,7 @@ class SearchMemoriesParams(WireParams):
     room_id: str | None = None
     world_id: str | None = None
     entity_id: str | None = None
+    with_embeddings: bool = False
 
 
 class MemoriesResult(WireParams):
@@ -436,6 +439,8 @@ class CreateMemoryParams(WireParams):
     memory: Memory
     table_name: str = "messages"
     unique: bool | None = None
+    embed: bool = False
+    """Have the host embed the memory first (``addEmbeddingToMemory``), so vector search can find it."""
 
 
 class CreateMemoryResult(WireParams):

@@ -57,8 +57,8 @@ class PgEntityStore:
         inserted = 0
         async with self._db.tx() as tx:
             inserted = await tx.run_many(
-                "INSERT INTO entities (id, agent_id, names, metadata, created_at) VALUES (%s, %s, %s, %s, %s) "
-                "ON CONFLICT (id) DO NOTHING",
+                "INSERT INTO entities (id, agent_id, names, metadata, created_at) "
+                "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING",
                 [
                     (entity_id, entity.agent_id, jsonb(entity.names), jsonb(entity.metadata), created)
                     for entity_id, entity in zip(ids, entities, strict=True)
@@ -136,7 +136,8 @@ class PgEntityStore:
     ) -> Component | None:
         extra, args = _component_filters(world_id, source_entity_id)
         row = await self._db.one(
-            f"{_COMPONENT} WHERE c.entity_id = %s AND c.type = %s{extra} ORDER BY c.created_at, c.seq LIMIT 1",
+            f"{_COMPONENT} WHERE c.entity_id = %s AND c.type = %s{extra} "
+            "ORDER BY c.created_at, c.seq LIMIT 1",
             (entity_id, type, *args),
         )
         return None if row is None else _to_component(row)

@@ -6,8 +6,8 @@ Python code), or from any ``bin_dir`` holding ``initdb`` and ``postgres`` with p
 
 The server listens on a Unix socket only (no TCP port to collide with), in a fresh temporary folder that
 :meth:`LocalPostgres.stop` removes. PostgreSQL refuses to run as root; under root the server runs as the
-unprivileged ``nobody`` user. Durability is off by default (``fsync=off``): a crash of the machine may lose the
-database, which is what a throwaway server is for.
+unprivileged ``nobody`` user. Durability is off by default (``fsync=off``): a crash of the machine may lose
+the database, which is what a throwaway server is for.
 """
 
 from __future__ import annotations
@@ -195,4 +195,6 @@ def _clean_env() -> dict[str, str]:
     return env
 
 
-__all__ = ["INSTALL_HINT", "LocalPostgres", "create_database", "database_url", "drop_database", "find_bin_dir"]
+__all__ = [
+    "INSTALL_HINT", "LocalPostgres", "create_database", "database_url", "drop_database", "find_bin_dir",
+]

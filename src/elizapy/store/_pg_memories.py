@@ -7,11 +7,11 @@ Vector search strategy (correctness first, then speed), parallel to the SQLite s
 2. Few candidates (the usual case with a room, entity or agent filter): an exact scan over just those rows,
    ordered by ``1 - (vector <=> query)``. pgvector only serves ``ORDER BY vector <=> constant`` from an HNSW
    index, so ordering by the similarity expression keeps the planner off the approximate index.
-3. Many candidates: the HNSW index (``ORDER BY vector <=> query LIMIT count``) with ``hnsw.ef_search`` raised
-   to the count and, on pgvector 0.8+, ``hnsw.iterative_scan = strict_order``, so rows rejected by the filters
-   do not starve the result. This path is approximate (HNSW's recall, typically > 0.95), as in plugin-sql. If it
-   returns fewer than ``count`` rows while the threshold did not cut them (older pgvector without iterative
-   scans), the exact scan runs instead.
+3. Many candidates: the HNSW index (``ORDER BY vector <=> query LIMIT count``) with ``hnsw.ef_search``
+   raised to the count and, on pgvector 0.8+, ``hnsw.iterative_scan = strict_order``, so rows rejected by
+   the filters do not starve the result. This path is approximate (HNSW's recall, typically > 0.95), as in
+   plugin-sql. If it returns fewer than ``count`` rows while the threshold did not cut them (older pgvector
+   without iterative scans), the exact scan runs instead.
 
 3,072-dimension vectors are indexed as ``halfvec`` (HNSW takes ``vector`` only up to 2,000 dimensions);
 similarities are always computed on the stored full-precision vectors. Zero vectors have no cosine distance

@@ -170,7 +170,8 @@ class PgTaskStore:
 # --- cache ------------------------------------------------------------------------------------------------
 
 PURGE_EVERY = 1000
-"""Every this many ``set`` calls, expired entries are deleted in one bounded batch (reads skip them anyway)."""
+"""Every this many ``set`` calls, expired entries are deleted in one bounded batch (reads skip them
+anyway)."""
 
 
 class PgCacheStore:
@@ -231,7 +232,8 @@ class PgLogStore:
     async def add(self, log: Log) -> UUID:
         log_id = log.id or new_uuid()
         await self._db.run(
-            "INSERT INTO logs (id, entity_id, room_id, type, body, created_at) VALUES (%s, %s, %s, %s, %s, %s)",
+            "INSERT INTO logs (id, entity_id, room_id, type, body, created_at) "
+            "VALUES (%s, %s, %s, %s, %s, %s)",
             (log_id, log.entity_id, log.room_id, log.type, jsonb(log.body), log.created_at),
         )
         return log_id

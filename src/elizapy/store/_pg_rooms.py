@@ -105,8 +105,8 @@ class PgRoomStore:
 
     async def update_room(self, room: Room) -> None:
         await self._db.run(
-            "UPDATE rooms SET agent_id = %s, source = %s, type = %s, channel_id = %s, message_server_id = %s, "
-            "world_id = %s, name = %s, metadata = %s WHERE id = %s",
+            "UPDATE rooms SET agent_id = %s, source = %s, type = %s, channel_id = %s, "
+            "message_server_id = %s, world_id = %s, name = %s, metadata = %s WHERE id = %s",
             (
                 room.agent_id, room.source, str(room.type), room.channel_id, room.message_server_id,
                 room.world_id, room.name, jsonb_or_none(room.metadata), room.id,

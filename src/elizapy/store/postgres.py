@@ -1,10 +1,10 @@
 """The server store: PostgreSQL with pgvector, shared by any number of processes (``POSTGRES_URL``).
 
 The tables mirror ElizaOS plugin-sql (agents, entities, components, worlds, rooms, participants, memories,
-relationships, tasks, cache, logs). Content, metadata, tags and other open objects are JSONB. Embeddings of the
-plugin-sql sizes (384, 512, 768, 1024, 1536, 3072) live in one nullable ``vector(N)`` column per size on the
-memory row, each with an HNSW index for cosine distance (3,072 through ``halfvec``). How search chooses between
-an exact scan and the index is described in ``_pg_memories``.
+relationships, tasks, cache, logs). Content, metadata, tags and other open objects are JSONB. Embeddings of
+the plugin-sql sizes (384, 512, 768, 1024, 1536, 3072) live in one nullable ``vector(N)`` column per size on
+the memory row, each with an HNSW index for cosine distance (3,072 through ``halfvec``). How search chooses
+between an exact scan and the index is described in ``_pg_memories``.
 
 Why psycopg 3 (and not asyncpg)
     psycopg 3 is fully typed (the project runs strict mypy; asyncpg needs third-party stubs), ships an async
@@ -60,9 +60,10 @@ class PostgresStore:
     """A :class:`~elizapy.store.base.Store` on a PostgreSQL database with the pgvector extension.
 
     ``url`` is a libpq URL or connection string. ``min_size``/``max_size`` bound the connection pool;
-    ``exact_scan_max`` is how many filtered candidates vector search still scans exactly; ``prepare_threshold``
-    is psycopg's (``None`` disables server-side prepared statements, needed behind PgBouncer in transaction
-    mode). Call ``await open()`` before use and ``await close()`` after; ``async with`` does both.
+    ``exact_scan_max`` is how many filtered candidates vector search still scans exactly;
+    ``prepare_threshold`` is psycopg's (``None`` disables server-side prepared statements, needed behind
+    PgBouncer in transaction mode). Call ``await open()`` before use and ``await close()`` after;
+    ``async with`` does both.
     """
 
     def __init__(

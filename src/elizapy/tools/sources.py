@@ -15,8 +15,10 @@ Two settings (character ``settings``, runtime settings or the environment, as an
 ``TOOL_SOURCES`` lists ``module:attribute`` (or ``file.py:attribute``) references; each names an action, a
 ``@tool``, a plain function (made a tool from its type hints), a LangChain ``BaseTool``, or a list of these.
 ``mcp.servers`` maps a server name to a :class:`~elizapy.tools.mcp_client.McpServerConfig` (camelCase keys
-accepted); ``${NAME}`` inside ``env``, ``headers`` and ``url`` is replaced by the setting ``NAME``, so secrets
-can stay in ``.env`` or the character's ``secrets``. ``mcp.timeout`` sets the default call timeout.
+accepted); ``${NAME}`` inside ``command``, ``args``, ``env``, ``headers`` and ``url`` is replaced by the
+setting ``NAME``, so secrets can stay in ``.env`` or the character's ``secrets``; ``${PYTHON}``, unless set,
+is the Python running the agent (so a server script runs in the agent's environment). ``mcp.timeout`` sets
+the default call timeout.
 
 :func:`tool_sources_plugin` reads both at start (a service, so MCP connections close with the agent).
 """
@@ -118,6 +120,8 @@ def _expand(data: dict[str, Any], get_setting: GetSetting) -> dict[str, Any]:
     def sub(value: str) -> str:
         def one(m: re.Match[str]) -> str:
             found = get_setting(m.group(1))
+            if found is None and m.group(1) == "PYTHON":
+                found = sys.executable
             if found is None:
                 raise ConfigError(f"MCP server {data['name']!r} uses ${{{m.group(1)}}}, which is not set")
             return str(found)
@@ -128,8 +132,11 @@ def _expand(data: dict[str, Any], get_setting: GetSetting) -> dict[str, Any]:
     for key in ("env", "headers"):
         if isinstance(out.get(key), dict):
             out[key] = {k: sub(v) if isinstance(v, str) else v for k, v in out[key].items()}
-    if isinstance(out.get("url"), str):
-        out["url"] = sub(out["url"])
+    if isinstance(out.get("args"), list):
+        out["args"] = [sub(v) if isinstance(v, str) else v for v in out["args"]]
+    for key in ("url", "command"):
+        if isinstance(out.get(key), str):
+            out[key] = sub(out[key])
     return out
 
 

@@ -22,6 +22,37 @@ if (args[0] === "--refused") {
   const socket = io(baseUrl, { auth, reconnection: false, timeout: 10000 });
   socket.on("connect", () => finish({ connected: true }, socket));
   socket.on("connect_error", (e) => finish({ connected: false, error: e.message }, socket));
+} else if (args[0] === "--hostile") {
+  // Malformed and hostile payloads: each should be answered with messageError (or ignored), never crash
+  // the server; a valid message afterwards must still be answered.
+  const [, baseUrl, agentId] = args;
+  const userId = randomUUID();
+  const out = { errors: [], broadcasts: [] };
+  const socket = io(baseUrl, { auth: { entityId: userId }, reconnection: false });
+  const timer = setTimeout(() => { out.timedOut = true; finish(out, socket); }, 20000);
+  const channelId = randomUUID();
+  const valid = { senderId: userId, senderName: "H", message: "please say survived", channelId,
+                  messageServerId: SERVER_ID, metadata: { channelType: "DM", isDm: true, targetUserId: agentId } };
+  const hostile = [
+    null, 42, "just a string", [], { type: 2 }, { payload: {} }, { type: 99, payload: {} },
+    { type: 1, payload: null }, { type: 1, payload: { channelId: 7 } }, { type: 1, payload: { channelId: "x".repeat(5000) } },
+    { type: 2, payload: null }, { type: 2, payload: { ...valid, channelId: "not-a-uuid" } },
+    { type: 2, payload: { ...valid, senderId: { $ne: null } } }, { type: 2, payload: { ...valid, message: 12 } },
+    { type: 2, payload: { ...valid, message: "" } }, { type: 2, payload: { ...valid, message: "y".repeat(40000) } },
+    { type: 2, payload: { ...valid, metadata: "nope" } }, { type: 2, payload: { ...valid, messageServerId: randomUUID() } },
+  ];
+  socket.on("messageError", (e) => {
+    out.errors.push(e.error);
+    if (out.errors.length === hostile.length) {
+      socket.emit("message", { type: 1, payload: { channelId } });
+    }
+  });
+  socket.on("channel_joined", () => socket.emit("message", { type: 2, payload: valid }));
+  socket.on("messageBroadcast", (b) => {
+    out.broadcasts.push({ senderId: b.senderId, text: b.text });
+    if (b.senderId === agentId) { clearTimeout(timer); finish(out, socket); }
+  });
+  socket.on("connect", () => { for (const h of hostile) socket.emit("message", h); });
 } else {
   const [baseUrl, agentId, text, apiKey] = args;
   const userId = randomUUID();

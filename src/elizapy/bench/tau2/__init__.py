@@ -10,5 +10,14 @@ from .agents import BUILTIN_AGENTS, AgentSpec, load_agent_spec, spec_from_dict
 from .env import DOMAINS, tau2_available
 from .scoring import is_success, pass_hat_k, pass_hat_k_task
 
-__all__ = ["BUILTIN_AGENTS", "DOMAINS", "AgentSpec", "is_success", "load_agent_spec", "pass_hat_k",
-           "pass_hat_k_task", "spec_from_dict", "tau2_available"]
+__all__ = [
+    "BUILTIN_AGENTS",
+    "DOMAINS",
+    "AgentSpec",
+    "is_success",
+    "load_agent_spec",
+    "pass_hat_k",
+    "pass_hat_k_task",
+    "spec_from_dict",
+    "tau2_available",
+]

@@ -38,24 +38,30 @@ from tau2.data_model.message import (  # type: ignore[import-untyped, import-not
 TURN_TIMEOUT_S = 900.0
 
 
-def tool_defs(environment: Any) -> list[ToolDef]:
+def tool_defs(environment: Any, tools: list[Any] | None = None) -> list[ToolDef]:
     """The assistant tools of a tau2 environment, with their JSON schemas and read/write kinds."""
     toolkit = environment.tools
     out = []
-    for tool in environment.get_tools():
+    for tool in tools if tools is not None else environment.get_tools():
         schema = tool.openai_schema["function"]
         try:
             kind = str(toolkit.tool_type(tool.name).value)
         except Exception:
             kind = "generic"
-        out.append(ToolDef(name=tool.name, description=str(schema.get("description") or tool.name),
-                           parameters=dict(schema.get("parameters") or {"type": "object", "properties": {}}),
-                           kind=kind))
+        out.append(
+            ToolDef(
+                name=tool.name,
+                description=str(schema.get("description") or tool.name),
+                parameters=dict(schema.get("parameters") or {"type": "object", "properties": {}}),
+                kind=kind,
+            )
+        )
     return out
 
 
 def write_tool_names(environment: Any) -> set[str]:
-    return {t.name for t in tool_defs(environment) if t.kind == "write"}
+    toolkit = environment.tools
+    return {name for name in toolkit.tools if str(toolkit.tool_type(name).value) == "write"}
 
 
 def make_provider(spec: AgentSpec, plan: OraclePlan | None) -> Any:
@@ -64,23 +70,41 @@ def make_provider(spec: AgentSpec, plan: OraclePlan | None) -> Any:
         return oracle_model(plan)
     if spec.kind == "null":
         return null_model()
+    if spec.provider_factory is not None:
+        return spec.provider_factory()
     import os
 
     from ...models.openai_compat import OpenAICompatProvider
 
     key = os.environ.get(spec.api_key_env) if spec.api_key_env else None
     assert spec.model_url and spec.model
-    return OpenAICompatProvider(api_key=key, base_url=spec.model_url, small_model=spec.model,
-                                large_model=spec.model, native_tools=spec.tool_calling != "json",
-                                timeout_s=600.0, name=f"tau2-agent:{spec.name}")
+    return OpenAICompatProvider(
+        api_key=key,
+        base_url=spec.model_url,
+        small_model=spec.model,
+        large_model=spec.model,
+        native_tools=spec.tool_calling != "json",
+        timeout_s=600.0,
+        name=f"tau2-agent:{spec.name}",
+    )
 
 
 class ElizaTau2Agent(LocalAgent):  # type: ignore[misc]
-    """One simulated conversation's agent: a fresh runtime (in-memory store) built from an :class:`AgentSpec`."""
+    """One simulated conversation's agent: a fresh runtime (in-memory store) from an :class:`AgentSpec`."""
 
-    def __init__(self, tools: list[Any], domain_policy: str, *, environment: Any, spec: AgentSpec,
-                 portal: BlockingPortal, plan: OraclePlan | None = None, extra_plugins: list[Plugin] | None = None,
-                 wrap_provider: Any = None, turn_timeout_s: float = TURN_TIMEOUT_S) -> None:
+    def __init__(
+        self,
+        tools: list[Any],
+        domain_policy: str,
+        *,
+        environment: Any,
+        spec: AgentSpec,
+        portal: BlockingPortal,
+        plan: OraclePlan | None = None,
+        extra_plugins: list[Plugin] | None = None,
+        wrap_provider: Any = None,
+        turn_timeout_s: float = TURN_TIMEOUT_S,
+    ) -> None:
         super().__init__(tools=tools, domain_policy=domain_policy)
         self.spec = spec
         self.portal = portal
@@ -88,7 +112,7 @@ class ElizaTau2Agent(LocalAgent):  # type: ignore[misc]
         self.session = Tau2Session(max_continuations=spec.max_continuations if spec.reasoner == "xml" else 0)
         provider = make_provider(spec, plan)
         self.provider = wrap_provider(provider) if wrap_provider is not None else provider
-        self._defs = tool_defs(environment)
+        self._defs = tool_defs(environment, tools)
         self._extra_plugins = list(extra_plugins or [])
         self.runtime: AgentRuntime = portal.call(self._build)
         self._closed = False
@@ -96,17 +120,24 @@ class ElizaTau2Agent(LocalAgent):  # type: ignore[misc]
     async def _build(self) -> AgentRuntime:
         gateway = ModelGateway()
         gateway.register_provider(self.provider)
-        limits = LoopLimits(max_steps=self.spec.max_steps, max_tool_calls=self.spec.max_tool_calls,
-                            tool_timeout_s=600.0)
+        limits = LoopLimits(
+            max_steps=self.spec.max_steps, max_tool_calls=self.spec.max_tool_calls, tool_timeout_s=600.0
+        )
         reasoner: Reasoner
         if self.spec.reasoner == "xml":
             reasoner = XmlReasoner()
         else:
             reasoner = BatchingToolLoopReasoner(self.session, limits=limits, mode=self.spec.tool_calling)
         plugin = tau2_plugin(self._defs, self.domain_policy, self.session)
-        runtime = AgentRuntime(self.spec.character, store=SqliteStore(":memory:"), models=gateway,
-                               plugins=[plugin, *self._extra_plugins], reasoner=reasoner,
-                               settings={"EMBED_MESSAGES": False}, env={})
+        runtime = AgentRuntime(
+            self.spec.character,
+            store=SqliteStore(":memory:"),
+            models=gateway,
+            plugins=[plugin, *self._extra_plugins],
+            reasoner=reasoner,
+            settings={"EMBED_MESSAGES": False},
+            env={},
+        )
         await runtime.initialize()
         self.session.attach(runtime)
         return runtime
@@ -143,12 +174,16 @@ class ElizaTau2Agent(LocalAgent):  # type: ignore[misc]
         except TimeoutError as exc:
             raise AgentError(f"the agent did not answer within {self.turn_timeout_s:g}s") from exc
         if isinstance(event, ToolBatch):
-            calls = [ToolCall(id=p.call_id, name=p.name, arguments=p.arguments, requestor="assistant")
-                     for p in event.calls]
+            calls = [
+                ToolCall(id=p.call_id, name=p.name, arguments=p.arguments, requestor="assistant")
+                for p in event.calls
+            ]
             return AssistantMessage(role="assistant", content=None, tool_calls=calls), state
         if isinstance(event, TurnDone):
-            usage = {"prompt_tokens": sum(r.stats.prompt_tokens for r in event.results),
-                     "completion_tokens": sum(r.stats.completion_tokens for r in event.results)}
+            usage = {
+                "prompt_tokens": sum(r.stats.prompt_tokens for r in event.results),
+                "completion_tokens": sum(r.stats.completion_tokens for r in event.results),
+            }
             return AssistantMessage(role="assistant", content=event.text, usage=usage), state
         assert isinstance(event, TurnFailed)
         self.session.stats.errors.append(event.error)

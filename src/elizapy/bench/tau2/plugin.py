@@ -5,9 +5,9 @@
   :class:`~.session.Tau2Session` and returns the environment's answer as the action result.
 - Under the XML reasoner actions get no arguments from the planner; the handler then asks the model for them
   with the tool's schema (an OBJECT_LARGE call), the way ElizaOS TS plugins extract parameters.
-- ``TAU2_POLICY`` puts the domain policy in every prompt; ``TAU2_TOOL_HISTORY`` lists the tool calls of earlier
-  runs in the conversation (the tool loop stores them as ``actions`` memories), so a later turn still knows
-  what the tools returned.
+- ``TAU2_POLICY`` puts the domain policy in every prompt; ``TAU2_TOOL_HISTORY`` lists the tool calls of
+  earlier runs in the conversation (the tool loop stores them as ``actions`` memories), so a later turn
+  still knows what the tools returned.
 """
 
 from __future__ import annotations
@@ -54,14 +54,16 @@ async def _extract_arguments(runtime: AgentRuntime, message: Memory, state: Stat
         "Answer with only a JSON object holding its arguments, matching this JSON schema:\n"
         f"{json.dumps(tool.parameters, separators=(',', ':'))}"
     )
-    result = await runtime.generate(ModelType.OBJECT_LARGE,
-                                    TextRequest(prompt=prompt, response_schema=tool.parameters))
+    result = await runtime.generate(
+        ModelType.OBJECT_LARGE, TextRequest(prompt=prompt, response_schema=tool.parameters)
+    )
     return parse_json_object(result.text)
 
 
 def tool_action(tool: ToolDef, session: Tau2Session) -> Action:
-    async def handler(runtime: AgentRuntime, message: Memory, state: State,
-                      options: ActionOptions | None) -> ActionResult:
+    async def handler(
+        runtime: AgentRuntime, message: Memory, state: State, options: ActionOptions | None
+    ) -> ActionResult:
         args: Any = dict(options.parameters) if options and options.parameters else {}
         if not args and _required(tool.parameters):
             try:
@@ -75,8 +77,13 @@ def tool_action(tool: ToolDef, session: Tau2Session) -> Action:
             return ActionResult(success=False, error=outcome.content, data={"tool": tool.name})
         return ActionResult(success=True, text=outcome.content, data={"tool": tool.name})
 
-    return Action(name=tool.name, description=tool.description, handler=handler,
-                  parameters=tool.parameters, timeout_s=TOOL_TIMEOUT_S)
+    return Action(
+        name=tool.name,
+        description=tool.description,
+        handler=handler,
+        parameters=tool.parameters,
+        timeout_s=TOOL_TIMEOUT_S,
+    )
 
 
 def tau2_plugin(tools: Sequence[ToolDef], policy: str, session: Tau2Session) -> Plugin:
@@ -84,8 +91,9 @@ def tau2_plugin(tools: Sequence[ToolDef], policy: str, session: Tau2Session) -> 
         return ProviderResult(text="# Policy you must follow\n" + policy, values={"policy": policy})
 
     async def tool_history(runtime: AgentRuntime, message: Memory, state: State) -> ProviderResult:
-        items = await runtime.store.memories.list(table="actions", room_id=message.room_id,
-                                                  count=HISTORY_ITEMS, agent_id=runtime.agent_id)
+        items = await runtime.store.memories.list(
+            table="actions", room_id=message.room_id, count=HISTORY_ITEMS, agent_id=runtime.agent_id
+        )
         lines = []
         for m in reversed(items):
             c = m.content
@@ -101,10 +109,15 @@ def tau2_plugin(tools: Sequence[ToolDef], policy: str, session: Tau2Session) -> 
         name="tau2-domain",
         description="A TAU-bench domain: its tools as actions, its policy as context.",
         actions=[tool_action(t, session) for t in tools],
-        providers=[Provider(name="TAU2_POLICY", get=policy_provider, description="the domain policy",
-                            position=-9),
-                   Provider(name="TAU2_TOOL_HISTORY", get=tool_history,
-                            description="tool calls of earlier turns", position=1)],
+        providers=[
+            Provider(name="TAU2_POLICY", get=policy_provider, description="the domain policy", position=-9),
+            Provider(
+                name="TAU2_TOOL_HISTORY",
+                get=tool_history,
+                description="tool calls of earlier turns",
+                position=1,
+            ),
+        ],
     )
 
 
@@ -114,13 +127,18 @@ class BatchingToolLoopReasoner(ToolLoopReasoner):
     Only the announcement is added; which calls run, concurrently, with which guards, is the base class's.
     """
 
-    def __init__(self, session: Tau2Session, *, limits: LoopLimits | None = None,
-                 mode: Any = None) -> None:
+    def __init__(self, session: Tau2Session, *, limits: LoopLimits | None = None, mode: Any = None) -> None:
         super().__init__(limits=limits, mode=mode)
         self.session = session
 
-    async def _execute(self, turn: Turn, calls: list[ToolCall], actions: list[Action], seen: dict[str, str],
-                       context: ActionContext) -> list[str]:
+    async def _execute(
+        self,
+        turn: Turn,
+        calls: list[ToolCall],
+        actions: list[Action],
+        seen: dict[str, str],
+        context: ActionContext,
+    ) -> list[str]:
         from ...reasoning.tools import _call_key
 
         reaching = [c for c in calls if _call_key(c) not in seen and find_action(actions, c.name) is not None]

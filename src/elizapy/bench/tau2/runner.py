@@ -58,17 +58,19 @@ class Tau2RunOptions:
     run_id: str | None = None
     resume: bool = False
     metrics: Any = None
-    """A :class:`~elizapy.bench.metrics.MetricsStore` (optional): runs, trials, turns, model and tool calls."""
+    """A :class:`~elizapy.bench.metrics.MetricsStore` (optional): runs, trials, turns, model/tool calls."""
     leg: str = "Python-first"
 
 
 def git_commit(cwd: Path | None = None) -> str:
     where = cwd or Path(__file__).resolve().parent
     try:
-        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=where, capture_output=True, text=True,
-                              timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "-uno"], cwd=where, capture_output=True,
-                               text=True, timeout=10).stdout.strip()
+        head = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=where, capture_output=True, text=True, timeout=10
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "-uno"], cwd=where, capture_output=True, text=True, timeout=10
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     if not head:
@@ -113,8 +115,10 @@ class Tau2Run:
         self.tasks = load_tasks(options.domain, options.task_set, options.task_ids)
         if _needs_nl_judge(self.tasks):
             if options.judge is None:
-                raise ConfigError(f"{options.domain}/{options.task_set} scores natural-language assertions: "
-                                  "give a judge model (--judge-model URL/v1/MODEL)")
+                raise ConfigError(
+                    f"{options.domain}/{options.task_set} scores natural-language assertions: "
+                    "give a judge model (--judge-model URL/v1/MODEL)"
+                )
             _configure_judge(options.judge)
         self.eval_type = "all_with_nl_assertions" if _needs_nl_judge(self.tasks) else "all"
         if options.resume and not options.run_id:
@@ -133,15 +137,27 @@ class Tau2Run:
     def meta(self) -> dict[str, Any]:
         o = self.o
         return {
-            "run_id": self.run_id, "domain": o.domain, "task_set": o.task_set, "agent": o.agent.describe(),
+            "run_id": self.run_id,
+            "domain": o.domain,
+            "task_set": o.task_set,
+            "agent": o.agent.describe(),
             "user": {"kind": o.user.kind, "model": o.user.model, "base_url": o.user.base_url},
             "judge": None if o.judge is None else {"model": o.judge.model, "base_url": o.judge.base_url},
-            "trials": o.trials, "task_ids": [t.id for t in self.tasks], "max_steps": o.max_steps,
-            "max_errors": o.max_errors, "seed": o.seed, "task_file": str(self.task_file.path),
-            "task_file_sha256": self.task_file.sha256, "task_package": self.task_file.package,
-            "task_package_version": self.task_file.package_version, "tau2_version": tau2_version(),
-            "model_id": o.agent.model_id, "user_model_id": o.user.model_id, "git_commit": self.commit,
-            "evaluation": self.eval_type, "leg": o.leg,
+            "trials": o.trials,
+            "task_ids": [t.id for t in self.tasks],
+            "max_steps": o.max_steps,
+            "max_errors": o.max_errors,
+            "seed": o.seed,
+            "task_file": str(self.task_file.path),
+            "task_file_sha256": self.task_file.sha256,
+            "task_package": self.task_file.package,
+            "task_package_version": self.task_file.package_version,
+            "tau2_version": tau2_version(),
+            "model_id": o.agent.model_id,
+            "user_model_id": o.user.model_id,
+            "git_commit": self.commit,
+            "evaluation": self.eval_type,
+            "leg": o.leg,
         }
 
     def _prepare_dir(self) -> set[tuple[str, int]]:
@@ -152,8 +168,9 @@ class Tau2Run:
             old = json.loads(run_json.read_text())
             for key in ("domain", "task_set", "task_file_sha256"):
                 if old.get(key) != self.meta()[key]:
-                    raise ConfigError(f"cannot resume {self.run_id}: {key} was {old.get(key)!r}, "
-                                      f"now {self.meta()[key]!r}")
+                    raise ConfigError(
+                        f"cannot resume {self.run_id}: {key} was {old.get(key)!r}, now {self.meta()[key]!r}"
+                    )
             if old.get("agent", {}).get("name") != self.o.agent.name:
                 raise ConfigError(f"cannot resume {self.run_id}: it ran agent {old['agent'].get('name')!r}")
         elif run_json.exists():
@@ -202,52 +219,96 @@ class Tau2Run:
         environment = make_environment(o.domain)
         plan = None
         if o.agent.kind in ("oracle", "sabotaged"):
-            plan = OraclePlan.from_task(task, write_tools=write_tool_names(environment),
-                                        sabotage=o.agent.kind == "sabotaged")
+            plan = OraclePlan.from_task(
+                task, write_tools=write_tool_names(environment), sabotage=o.agent.kind == "sabotaged"
+            )
         extra, wrap = [], None
         if o.metrics is not None:
-            attrs = {"tau2.domain": o.domain, "tau2.task_id": task.id, "tau2.trial": trial,
-                     "tau2.agent": o.agent.name}
+            attrs = {
+                "tau2.domain": o.domain,
+                "tau2.task_id": task.id,
+                "tau2.trial": trial,
+                "tau2.agent": o.agent.name,
+            }
             extra.append(o.metrics.plugin(self.run_id, attributes=attrs))
             wrap = o.metrics.timed
         agent = None
         record: dict[str, Any] = {
-            "run_id": self.run_id, "domain": o.domain, "task_set": o.task_set, "task_id": task.id,
-            "trial": trial, "seed": seed, "agent": o.agent.name, "model_id": o.agent.model_id,
-            "user_model_id": o.user.model_id, "task_file_sha256": self.task_file.sha256,
-            "git_commit": self.commit, "started_at": started_at,
+            "run_id": self.run_id,
+            "domain": o.domain,
+            "task_set": o.task_set,
+            "task_id": task.id,
+            "trial": trial,
+            "seed": seed,
+            "agent": o.agent.name,
+            "model_id": o.agent.model_id,
+            "user_model_id": o.user.model_id,
+            "task_file_sha256": self.task_file.sha256,
+            "git_commit": self.commit,
+            "started_at": started_at,
         }
         simulation_dump = None
         try:
-            agent = ElizaTau2Agent(environment.get_tools(), environment.get_policy(), environment=environment,
-                                   spec=o.agent, portal=portal, plan=plan, extra_plugins=extra,
-                                   wrap_provider=wrap)
+            agent = ElizaTau2Agent(
+                environment.get_tools(),
+                environment.get_policy(),
+                environment=environment,
+                spec=o.agent,
+                portal=portal,
+                plan=plan,
+                extra_plugins=extra,
+                wrap_provider=wrap,
+            )
             user = make_user(o.user, task, environment, plan)
-            orchestrator = Orchestrator(domain=o.domain, agent=agent, user=user, environment=environment,
-                                        task=task, max_steps=o.max_steps, max_errors=o.max_errors, seed=seed)
+            orchestrator = Orchestrator(
+                domain=o.domain,
+                agent=agent,
+                user=user,
+                environment=environment,
+                task=task,
+                max_steps=o.max_steps,
+                max_errors=o.max_errors,
+                seed=seed,
+            )
             simulation = orchestrator.run()
             simulation.trial = trial
             termination = str(getattr(simulation.termination_reason, "value", simulation.termination_reason))
-            record.update(termination=termination, messages=len(simulation.messages), simulation_id=simulation.id)
+            record.update(
+                termination=termination, messages=len(simulation.messages), simulation_id=simulation.id
+            )
             try:
-                reward_info = evaluate_simulation(simulation=simulation, task=task,
-                                                  evaluation_type=EvaluationType(self.eval_type),
-                                                  solo_mode=False, domain=o.domain)
+                reward_info = evaluate_simulation(
+                    simulation=simulation,
+                    task=task,
+                    evaluation_type=EvaluationType(self.eval_type),
+                    solo_mode=False,
+                    domain=o.domain,
+                )
             except Exception as exc:
                 # tau2's evaluator raises on some failed end states (an env assertion about a record the
                 # agent never created); tau2's own runner scores such a trial 0, and so do we.
-                record.update(reward=0.0, reward_breakdown={},
-                              evaluation_error=f"{type(exc).__name__}: {exc}")
+                record.update(
+                    reward=0.0, reward_breakdown={}, evaluation_error=f"{type(exc).__name__}: {exc}"
+                )
             else:
                 simulation.reward_info = reward_info
-                record.update(reward=float(reward_info.reward),
-                              reward_breakdown={str(getattr(k, "value", k)): v for k, v in
-                                                (reward_info.reward_breakdown or {}).items()},
-                              db_match=None if reward_info.db_check is None else reward_info.db_check.db_match)
+                record.update(
+                    reward=float(reward_info.reward),
+                    reward_breakdown={
+                        str(getattr(k, "value", k)): v
+                        for k, v in (reward_info.reward_breakdown or {}).items()
+                    },
+                    db_match=None if reward_info.db_check is None else reward_info.db_check.db_match,
+                )
             simulation_dump = simulation.model_dump(mode="json")
         except Exception as exc:
-            record.update(reward=0.0, termination="harness_error", reward_breakdown={},
-                          error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc(limit=8))
+            record.update(
+                reward=0.0,
+                termination="harness_error",
+                reward_breakdown={},
+                error=f"{type(exc).__name__}: {exc}",
+                traceback=traceback.format_exc(limit=8),
+            )
         finally:
             if agent is not None:
                 agent.close()
@@ -274,24 +335,40 @@ class Tau2Run:
     def plan_trials(self, done: set[tuple[str, int]]) -> list[tuple[Any, int, int]]:
         rng = random.Random(self.o.seed)
         seeds = [rng.randint(0, 1_000_000) for _ in range(self.o.trials)]
-        return [(task, trial, seeds[trial]) for trial in range(self.o.trials) for task in self.tasks
-                if (str(task.id), trial) not in done]
+        return [
+            (task, trial, seeds[trial])
+            for trial in range(self.o.trials)
+            for task in self.tasks
+            if (str(task.id), trial) not in done
+        ]
 
-    def run(self, on_trial: Callable[[dict[str, Any]], None] | None = None,
-            on_start: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+    def run(
+        self,
+        on_trial: Callable[[dict[str, Any]], None] | None = None,
+        on_start: Callable[[int, int], None] | None = None,
+    ) -> dict[str, Any]:
         done = self._prepare_dir()
         todo = self.plan_trials(done)
         if self.o.metrics is not None:
-            self.o.metrics.start_run(self.run_id, kind="tau2", leg=self.o.leg, domain=self.o.domain,
-                                     agent=self.o.agent.name, model_id=self.o.agent.model_id,
-                                     git_commit=self.commit, task_file_sha256=self.task_file.sha256,
-                                     config=self.meta())
+            self.o.metrics.start_run(
+                self.run_id,
+                kind="tau2",
+                leg=self.o.leg,
+                domain=self.o.domain,
+                agent=self.o.agent.name,
+                model_id=self.o.agent.model_id,
+                git_commit=self.commit,
+                task_file_sha256=self.task_file.sha256,
+                config=self.meta(),
+            )
         if on_start is not None:
             on_start(len(todo), len(done))
         status = "ok"
         try:
-            with start_blocking_portal() as portal, \
-                    ThreadPoolExecutor(max_workers=self.o.concurrency, thread_name_prefix="tau2") as pool:
+            with (
+                start_blocking_portal() as portal,
+                ThreadPoolExecutor(max_workers=self.o.concurrency, thread_name_prefix="tau2") as pool,
+            ):
                 futures = [pool.submit(self._trial, portal, task, trial, seed) for task, trial, seed in todo]
                 try:
                     for fut in futures:
@@ -314,28 +391,40 @@ class Tau2Run:
     def summary(self) -> dict[str, Any]:
         wanted = {str(t.id) for t in self.tasks}
         per_task: dict[str, list[float]] = {str(t.id): [] for t in self.tasks}
-        recs = sorted((r for r in self.records if str(r["task_id"]) in wanted),
-                      key=lambda r: (int(r["trial"]), str(r["task_id"])))
+        recs = sorted(
+            (r for r in self.records if str(r["task_id"]) in wanted),
+            key=lambda r: (int(r["trial"]), str(r["task_id"])),
+        )
         for r in recs:
             per_task[str(r["task_id"])].append(float(r["reward"]))
         complete = {t: v for t, v in per_task.items() if v}
         n_trials = min((len(v) for v in complete.values()), default=0)
         rewards = [float(r["reward"]) for r in recs]
         return {
-            "run_id": self.run_id, "domain": self.o.domain, "task_set": self.o.task_set,
-            "agent": self.o.agent.name, "agent_config": self.o.agent.describe(), "leg": self.o.leg,
-            "tasks": len(self.tasks), "trials": self.o.trials, "trials_done": len(recs),
+            "run_id": self.run_id,
+            "domain": self.o.domain,
+            "task_set": self.o.task_set,
+            "agent": self.o.agent.name,
+            "agent_config": self.o.agent.describe(),
+            "leg": self.o.leg,
+            "tasks": len(self.tasks),
+            "trials": self.o.trials,
+            "trials_done": len(recs),
             "complete": all(len(v) >= self.o.trials for v in per_task.values()),
             "per_task_rewards": per_task,
             "successes": sum(is_success(x) for x in rewards),
             "pass_hat_k": [round(x, 6) for x in pass_hat_k(complete, n_trials)] if n_trials else [],
             "avg_reward": round(sum(rewards) / len(rewards), 6) if rewards else None,
-            "task_file_sha256": self.task_file.sha256, "task_file": str(self.task_file.path),
+            "task_file_sha256": self.task_file.sha256,
+            "task_file": str(self.task_file.path),
             "task_package": f"{self.task_file.package}=={self.task_file.package_version}",
-            "model_id": self.o.agent.model_id, "user_model_id": self.o.user.model_id,
+            "model_id": self.o.agent.model_id,
+            "user_model_id": self.o.user.model_id,
             "git_commit": self.commit,
-            "tokens": {"prompt": sum(int(r.get("prompt_tokens", 0)) for r in recs),
-                       "completion": sum(int(r.get("completion_tokens", 0)) for r in recs)},
+            "tokens": {
+                "prompt": sum(int(r.get("prompt_tokens", 0)) for r in recs),
+                "completion": sum(int(r.get("completion_tokens", 0)) for r in recs),
+            },
             "model_calls": sum(int(r.get("model_calls", 0)) for r in recs),
             "tool_calls": sum(int(r.get("tool_calls", 0)) for r in recs),
             "harness_errors": sum(1 for r in recs if r.get("error")),
@@ -355,6 +444,9 @@ def _count(items: Any) -> dict[str, int]:
     return out
 
 
-def run_tau2(options: Tau2RunOptions, on_trial: Callable[[dict[str, Any]], None] | None = None,
-             on_start: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+def run_tau2(
+    options: Tau2RunOptions,
+    on_trial: Callable[[dict[str, Any]], None] | None = None,
+    on_start: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
     return Tau2Run(options).run(on_trial=on_trial, on_start=on_start)

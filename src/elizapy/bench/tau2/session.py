@@ -131,8 +131,9 @@ class Tau2Session:
     def attach(self, runtime: AgentRuntime, *, source: str = "tau2") -> None:
         self.runtime = runtime
         self.conversation = Conversation(runtime, user_name="customer", room_name="tau2", source=source)
-        self.tools_conversation = Conversation(runtime, user_name="tools", room_name="tau2", source=source,
-                                               room_id=self.conversation.room_id)
+        self.tools_conversation = Conversation(
+            runtime, user_name="tools", room_name="tau2", source=source, room_id=self.conversation.room_id
+        )
 
     # --- the reasoner side -----------------------------------------------------------------------------
 
@@ -173,8 +174,9 @@ class Tau2Session:
         key = _args_key(name, arguments)
         call_id = ""
         for i, call in enumerate(self._announced):
-            if _args_key(call.name, call.arguments) == key or call.name.lower() == name.lower() and \
-                    call.arguments == arguments:
+            if _args_key(call.name, call.arguments) == key or (
+                call.name.lower() == name.lower() and call.arguments == arguments
+            ):
                 call_id = call.id
                 del self._announced[i]
                 break
@@ -236,11 +238,15 @@ class Tau2Session:
                     break
                 summary = "\n".join(
                     f"- {p.name}({json.dumps(p.arguments, ensure_ascii=False)}) -> "
-                    f"{(p.outcome.content if p.outcome else '')[:2000]}" for p in self._run_calls)
+                    f"{(p.outcome.content if p.outcome else '')[:2000]}"
+                    for p in self._run_calls
+                )
                 self._run_calls = []
                 result = await self.tools_conversation.send(
-                    "Results of the actions you just took:\n" + summary +
-                    "\nContinue: take the next action if one is needed, otherwise reply to the customer.")
+                    "Results of the actions you just took:\n"
+                    + summary
+                    + "\nContinue: take the next action if one is needed, otherwise reply to the customer."
+                )
                 results.append(result)
                 self.stats.add_run(result)
             reply = "\n".join(r.text for r in results if r.text.strip()).strip()
@@ -258,11 +264,25 @@ class Tau2Session:
 
         assert self.runtime is not None and self.conversation is not None
         rt, conv = self.runtime, self.conversation
-        await rt.ensure_connection(entity_id=conv.user_id, room_id=conv.room_id, user_name="customer",
-                                   name="customer", source=conv.source, type=conv.channel_type)
+        await rt.ensure_connection(
+            entity_id=conv.user_id,
+            room_id=conv.room_id,
+            user_name="customer",
+            name="customer",
+            source=conv.source,
+            type=conv.channel_type,
+        )
         base = now_ms() - len(turns) * 1000
         for i, (role, text) in enumerate(turns):
             entity = rt.agent_id if role == "assistant" else conv.user_id
-            await rt.store.memories.create(Memory(
-                id=new_uuid(), entity_id=entity, agent_id=rt.agent_id, room_id=conv.room_id,
-                created_at=base + i * 1000, content=Content(text=text, source=conv.source)), "messages")
+            await rt.store.memories.create(
+                Memory(
+                    id=new_uuid(),
+                    entity_id=entity,
+                    agent_id=rt.agent_id,
+                    room_id=conv.room_id,
+                    created_at=base + i * 1000,
+                    content=Content(text=text, source=conv.source),
+                ),
+                "messages",
+            )

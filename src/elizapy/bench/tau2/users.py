@@ -62,11 +62,12 @@ def parse_user_model(value: str | None) -> UserSpec:
 
 
 def opening_line(task: Any) -> str:
+    """The task's reason for calling, else its ticket, else its plain-text instructions."""
     scenario = getattr(task, "user_scenario", None)
     instructions = getattr(scenario, "instructions", None)
-    reason = getattr(instructions, "reason_for_call", None)
-    if isinstance(reason, str) and reason.strip():
-        return reason.strip()
+    for text in (getattr(instructions, "reason_for_call", None), getattr(task, "ticket", None), instructions):
+        if isinstance(text, str) and text.strip():
+            return text.strip()
     return "Hello, I need some help."
 
 
@@ -101,8 +102,11 @@ class ScriptedUser(BaseUser):  # type: ignore[misc]
             calls = []
             for c in self.plan.take("user"):
                 self.calls += 1
-                calls.append(ToolCall(id=f"user_{self.calls}", name=c.name, arguments=dict(c.arguments),
-                                      requestor="user"))
+                calls.append(
+                    ToolCall(
+                        id=f"user_{self.calls}", name=c.name, arguments=dict(c.arguments), requestor="user"
+                    )
+                )
             return UserMessage(role="user", tool_calls=calls), state
         return UserMessage(role="user", content=STOP), state
 
@@ -119,6 +123,6 @@ def make_user(spec: UserSpec, task: Any, environment: Any, plan: OraclePlan | No
     if spec.base_url:
         llm_args["api_base"] = spec.base_url
         llm_args["api_key"] = spec.api_key or "sk-no-key"
-        if "/" not in model or not model.split("/", 1)[0] in ("openai", "hosted_vllm", "ollama"):
+        if "/" not in model or model.split("/", 1)[0] not in ("openai", "hosted_vllm", "ollama"):
             model = "openai/" + model
     return UserSimulator(tools=user_tools, instructions=str(task.user_scenario), llm=model, llm_args=llm_args)

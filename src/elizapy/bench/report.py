@@ -1,0 +1,585 @@
+"""``elizapy report``: one self-contained HTML page from the metrics store.
+
+Sections: TAU-bench pass^k per domain and agent config, cost and latency, performance ratios against the
+ElizaOS TS anchor, the harness checks, and the go/no-go table comparing three legs — "TS only",
+"TS + sidekick", "Python-first" — against the criteria defined in docs/benchmarks.md. A leg or criterion
+without data is shown as "not measured"; nothing is filled in from memory. Plots are matplotlib PNGs
+embedded as base64 (matplotlib is optional: without it the report says so and keeps the tables).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .metrics import LEGS, MetricsStore
+
+NOT_MEASURED = "not measured"
+NOISE_PASS1 = 0.07
+"""Run-to-run noise of TAU-bench pass^1 (7–11 points published): the "within noise" band for G1."""
+HARNESS_KINDS = frozenset({"oracle", "null", "sabotaged"})
+
+
+@dataclass(slots=True)
+class Criterion:
+    cid: str
+    title: str
+    rule: str
+    values: dict[str, str]
+    """leg -> shown value (or NOT_MEASURED)."""
+    verdicts: dict[str, str]
+    """leg -> pass | fail | not measured | n/a."""
+
+
+# --- data ---------------------------------------------------------------------------------------------------
+
+
+def _agent_kind(run: dict[str, Any]) -> str:
+    agent = run["config"].get("agent") if isinstance(run["config"].get("agent"), dict) else {}
+    return str(agent.get("kind") or run["summary"].get("agent_config", {}).get("kind") or "llm")
+
+
+def tau2_runs(store: MetricsStore) -> list[dict[str, Any]]:
+    """Finished tau2 runs with their summary, agent kind and trial rows."""
+    runs = []
+    for r in store.runs("tau2"):
+        if not r["summary"]:
+            continue
+        r["agent_kind"] = _agent_kind(r)
+        r["task_set"] = r["summary"].get("task_set") or r["config"].get("task_set")
+        r["trial_rows"] = store.trials(r["run_id"])
+        runs.append(r)
+    return runs
+
+
+def latest_by_config(runs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The newest run of each (leg, domain, task set, agent) — older runs of the same config are history."""
+    best: dict[tuple[str, str, str, str], dict[str, Any]] = {}
+    for r in runs:
+        key = (str(r["leg"]), str(r["domain"]), str(r["task_set"]), str(r["agent"]))
+        best[key] = r
+    return sorted(
+        best.values(), key=lambda r: (str(r["domain"]), str(r["task_set"]), str(r["leg"]), str(r["agent"]))
+    )
+
+
+def _p(values: Sequence[float], q: float) -> float | None:
+    if not values:
+        return None
+    s = sorted(values)
+    k = (len(s) - 1) * q
+    lo = int(k)
+    hi = min(lo + 1, len(s) - 1)
+    return s[lo] + (s[hi] - s[lo]) * (k - lo)
+
+
+def run_costs(store: MetricsStore, run: dict[str, Any]) -> dict[str, Any]:
+    rows = run["trial_rows"]
+    n = len(rows) or 1
+    ok = sum(int(r["success"] or 0) for r in rows)
+    turn_ms: list[float] = []
+    for r in rows:
+        rec = json.loads(r["record_json"] or "{}")
+        turn_ms.extend(float(x) for x in rec.get("agent_turn_ms") or [])
+    lat = [
+        float(x["latency_ms"])
+        for x in store.query(
+            "SELECT latency_ms FROM model_calls WHERE run_id=? AND latency_ms IS NOT NULL", (run["run_id"],)
+        )
+    ]
+    tokens = sum(int(r["prompt_tokens"] or 0) + int(r["completion_tokens"] or 0) for r in rows)
+    return {
+        "trials": len(rows),
+        "tokens_per_trial": tokens / n,
+        "tokens_per_success": tokens / ok if ok else None,
+        "model_calls_per_trial": sum(int(r["model_calls"] or 0) for r in rows) / n,
+        "tool_calls_per_trial": sum(int(r["tool_calls"] or 0) for r in rows) / n,
+        "trial_s_p50": _p([float(r["duration_s"] or 0) for r in rows], 0.5),
+        "agent_turn_ms_p50": _p(turn_ms, 0.5),
+        "agent_turn_ms_p90": _p(turn_ms, 0.9),
+        "model_ms_p50": _p(lat, 0.5),
+        "model_ms_p90": _p(lat, 0.9),
+        "model_calls_timed": len(lat),
+        "errors": sum(1 for r in rows if json.loads(r["errors_json"] or "[]")),
+    }
+
+
+# --- go/no-go -----------------------------------------------------------------------------------------------
+
+
+def _fmt(v: Any, digits: int = 3) -> str:
+    if v is None:
+        return NOT_MEASURED
+    if isinstance(v, float):
+        return f"{v:.{digits}g}" if abs(v) < 1000 else f"{v:.0f}"
+    return str(v)
+
+
+def go_no_go(runs: Sequence[dict[str, Any]], perf: dict[str, dict[str, Any]]) -> list[Criterion]:
+    """The criteria of docs/benchmarks.md, evaluated on what the store holds."""
+    llm = [
+        r
+        for r in latest_by_config(runs)
+        if r["agent_kind"] not in HARNESS_KINDS and r["summary"].get("complete")
+    ]
+    crits: list[Criterion] = []
+    domains = sorted({str(r["domain"]) for r in llm} | {"airline", "retail"})
+    for domain in domains:
+        pass1: dict[str, float | None] = {}
+        label: dict[str, str] = {}
+        for leg in LEGS:
+            cands = [
+                r for r in llm if r["leg"] == leg and r["domain"] == domain and r["summary"].get("pass_hat_k")
+            ]
+            if cands:
+                best = max(cands, key=lambda r: float(r["summary"]["pass_hat_k"][0]))
+                pass1[leg] = float(best["summary"]["pass_hat_k"][0])
+                label[leg] = f"{pass1[leg]:.3f} ({best['agent']}, {best['summary'].get('model_id')})"
+            else:
+                pass1[leg] = None
+                label[leg] = NOT_MEASURED
+        ts = pass1["TS only"]
+        verdicts = {}
+        for leg in LEGS:
+            v = pass1[leg]
+            if v is None:
+                verdicts[leg] = NOT_MEASURED
+            elif leg == "TS only":
+                verdicts[leg] = "baseline"
+            elif ts is None:
+                verdicts[leg] = "no baseline (TS only not measured)"
+            else:
+                verdicts[leg] = "pass" if v >= ts - NOISE_PASS1 else "fail"
+        crits.append(
+            Criterion(
+                f"G1-{domain}",
+                f"TAU-bench {domain} pass^1",
+                f"pass^1 ≥ TS-only pass^1 − {NOISE_PASS1:.2f} (noise band), same model and task file",
+                label,
+                verdicts,
+            )
+        )
+
+    # G2: reliability of LLM runs.
+    values, verdicts = {}, {}
+    for leg in LEGS:
+        rows = [t for r in llm if r["leg"] == leg for t in r["trial_rows"]]
+        if not rows:
+            values[leg], verdicts[leg] = NOT_MEASURED, NOT_MEASURED
+            continue
+        bad = sum(
+            1 for t in rows if json.loads(t["errors_json"] or "[]") or t["termination"] == "harness_error"
+        )
+        rate = bad / len(rows)
+        values[leg] = f"{rate:.1%} of {len(rows)} trials"
+        verdicts[leg] = "pass" if rate <= 0.01 else "fail"
+    crits.append(
+        Criterion("G2", "Agent/harness errors in TAU-bench trials", "≤ 1 % of trials", values, verdicts)
+    )
+
+    # G3/G4: perf, from bench/perf.py results (ours = Python-first, anchor = TS only).
+    perf_rules: list[tuple[str, str, str, Callable[[float, float], bool]]] = [
+        (
+            "P1",
+            "Per-message overhead (P1, p50 ms)",
+            "Python-first ≤ 2 ms p50 and ≥ 25× faster than TS",
+            lambda o, a: o <= 2.0 and (a / o if o else 0) >= 25,
+        ),
+        (
+            "P3",
+            "4 independent tool calls at 200 ms/model call (P3, wall ms)",
+            "Python-first ≥ 2.5× lower wall time than TS",
+            lambda o, a: (a / o if o else 0) >= 2.5,
+        ),
+    ]
+    for sid, title, rule, check in perf_rules:
+        row = perf.get(sid)
+        ours = None if row is None else row.get("ours")
+        anchor = None if row is None else row.get("anchor")
+        values = {"TS only": _fmt(anchor), "TS + sidekick": NOT_MEASURED, "Python-first": _fmt(ours)}
+        verdicts = {
+            "TS only": "baseline" if anchor is not None else NOT_MEASURED,
+            "TS + sidekick": NOT_MEASURED,
+            "Python-first": NOT_MEASURED
+            if ours is None
+            else (
+                "no baseline (TS only not measured)"
+                if anchor is None
+                else ("pass" if check(float(ours), float(anchor)) else "fail")
+            ),
+        }
+        crits.append(Criterion(sid, title, rule, values, verdicts))
+
+    side = perf.get("P6")
+    side_ours = None if side is None else side.get("ours")
+    crits.append(
+        Criterion(
+            "P6",
+            "Sidekick round trip (P6, p50 ms per delegated call)",
+            "TS + sidekick adds ≤ 5 ms p50 per call",
+            {"TS only": "n/a", "TS + sidekick": _fmt(side_ours), "Python-first": "n/a"},
+            {
+                "TS only": "n/a",
+                "Python-first": "n/a",
+                "TS + sidekick": NOT_MEASURED
+                if side_ours is None
+                else ("pass" if float(side_ours) <= 5 else "fail"),
+            },
+        )
+    )
+    return crits
+
+
+def leg_verdict(crits: Sequence[Criterion], leg: str) -> str:
+    vs = [c.verdicts[leg] for c in crits if c.verdicts[leg] not in ("n/a", "baseline")]
+    if any(c.verdicts[leg] == "baseline" for c in crits) and all(v == NOT_MEASURED for v in vs):
+        return "baseline (the reference leg)"
+    if not vs or all(v == NOT_MEASURED for v in vs):
+        return NOT_MEASURED
+    if any(v == "fail" for v in vs):
+        return "NO-GO"
+    if any(v != "pass" for v in vs):
+        return "incomplete"
+    return "GO"
+
+
+def harness_checks(runs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for r in latest_by_config(runs):
+        if r["agent_kind"] not in HARNESS_KINDS:
+            continue
+        s = r["summary"]
+        out.append(
+            {
+                "domain": r["domain"],
+                "task_set": r["task_set"],
+                "agent": r["agent"],
+                "passed": f"{s.get('successes')}/{s.get('trials_done')}",
+                "task_file_sha256": str(r["task_file_sha256"] or "")[:16],
+                "seconds": s.get("trial_seconds_total"),
+                "commit": str(r["git_commit"] or "")[:12],
+            }
+        )
+    return out
+
+
+# --- plots --------------------------------------------------------------------------------------------------
+
+
+def _plt() -> Any:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    return plt
+
+
+def _png(fig: Any) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+def plot_pass_k(runs: Sequence[dict[str, Any]]) -> str | None:
+    plt = _plt()
+    rows = [r for r in latest_by_config(runs) if r["summary"].get("pass_hat_k")]
+    if plt is None or not rows:
+        return None
+    labels = [f"{r['domain']}/{r['task_set']} · {r['agent']} ({r['leg']})" for r in rows]
+    max_k = max(len(r["summary"]["pass_hat_k"]) for r in rows)
+    fig, ax = plt.subplots(figsize=(7.5, 0.5 + 0.38 * len(rows)) if max_k == 1 else (7.5, 3.6))
+    if max_k == 1:
+        ax.barh(labels, [float(r["summary"]["pass_hat_k"][0]) for r in rows], color="#4c78a8")
+        ax.set_xlim(0, 1)
+        ax.set_xlabel("pass^1")
+        ax.tick_params(axis="y", labelsize=7)
+        ax.grid(alpha=0.3, axis="x")
+    else:
+        for label, r in zip(labels, rows, strict=True):
+            ks = r["summary"]["pass_hat_k"]
+            ax.plot(range(1, len(ks) + 1), ks, marker="o", label=label)
+        ax.set_xticks(range(1, max_k + 1))
+        ax.set_xlabel("k")
+        ax.set_ylabel("pass^k")
+        ax.set_ylim(-0.02, 1.02)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="best")
+    ax.set_title("TAU-bench pass^k per domain and agent config")
+    out = _png(fig)
+    plt.close(fig)
+    return out
+
+
+def plot_costs(costs: Sequence[tuple[str, dict[str, Any]]]) -> str | None:
+    plt = _plt()
+    if plt is None or not costs:
+        return None
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
+    labels = [c[0] for c in costs]
+    tok = [c[1]["tokens_per_trial"] for c in costs]
+    lat = [c[1]["agent_turn_ms_p50"] or 0.0 for c in costs]
+    axes[0].barh(labels, tok, color="#4c78a8")
+    axes[0].set_title("tokens per trial")
+    axes[1].barh(labels, lat, color="#f58518")
+    axes[1].set_title("agent turn p50 (ms)")
+    for ax in axes:
+        ax.tick_params(axis="y", labelsize=7)
+        ax.grid(alpha=0.3, axis="x")
+    axes[1].set_yticklabels([])
+    out = _png(fig)
+    plt.close(fig)
+    return out
+
+
+def plot_perf(perf: dict[str, dict[str, Any]]) -> str | None:
+    plt = _plt()
+    rows = [(sid, r) for sid, r in sorted(perf.items()) if r.get("ratio")]
+    if plt is None or not rows:
+        return None
+    fig, ax = plt.subplots(figsize=(6.5, 3.0))
+    ax.bar([sid for sid, _ in rows], [float(r["ratio"]) for _, r in rows], color="#54a24b")
+    ax.axhline(1.0, color="black", lw=0.8)
+    ax.set_yscale("log")
+    ax.set_ylabel("TS anchor / ours (×)")
+    ax.set_title("Performance vs ElizaOS TS 1.7.2 (higher is better)")
+    ax.grid(alpha=0.3, axis="y")
+    out = _png(fig)
+    plt.close(fig)
+    return out
+
+
+# --- HTML ---------------------------------------------------------------------------------------------------
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem auto;max-width:1100px;color:#222;
+padding:0 1rem}
+h1{font-size:1.5rem}h2{font-size:1.2rem;margin-top:2rem;border-bottom:1px solid #ddd;padding-bottom:.2rem}
+table{border-collapse:collapse;margin:.6rem 0;font-size:.85rem}
+th,td{border:1px solid #ccc;padding:.25rem .5rem;
+text-align:left;vertical-align:top}th{background:#f3f3f3}.pass,.GO{background:#d9f2d9}.fail,.NO-GO{background:#f8d4d4}
+.nm{color:#888;font-style:italic}.muted{color:#666;font-size:.8rem}img{max-width:100%}
+"""
+
+
+def _e(v: Any) -> str:
+    return html.escape("" if v is None else str(v))
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, classes: bool = False) -> str:
+    head = "".join(f"<th>{_e(h)}</th>" for h in headers)
+    body = []
+    for row in rows:
+        cells = []
+        for v in row:
+            s = _e(v)
+            cls = ""
+            if classes:
+                if str(v) in ("pass", "GO") or str(v) in ("fail", "NO-GO"):
+                    cls = str(v)
+                elif str(v).startswith(NOT_MEASURED):
+                    cls = "nm"
+            cells.append(f'<td class="{cls}">{s}</td>' if cls else f"<td>{s}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def _img(b64: str | None, alt: str, note: str) -> str:
+    if b64 is None:
+        return f'<p class="nm">{_e(note)}</p>'
+    return f'<img alt="{_e(alt)}" src="data:image/png;base64,{b64}">'
+
+
+def build_report(
+    store: MetricsStore, *, title: str = "ElizaOS-Py — measurements and go/no-go"
+) -> tuple[str, dict[str, Any]]:
+    """The report HTML and a small summary of what went in (counts of runs, plots, scenarios)."""
+    runs = tau2_runs(store)
+    perf = store.latest_perf()
+    latest = latest_by_config(runs)
+    costs = [(f"{r['domain']}/{r['agent']}", run_costs(store, r)) for r in latest]
+    crits = go_no_go(runs, perf)
+    have_mpl = _plt() is not None
+    no_plot = "plots need matplotlib (pip install matplotlib)" if not have_mpl else "no data for this plot"
+    plots = {"pass_k": plot_pass_k(runs), "costs": plot_costs(costs), "perf": plot_perf(perf)}
+    parts = [
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{_e(title)}</title>"
+        f"<style>{_CSS}</style></head><body><h1>{_e(title)}</h1>",
+        f"<p class='muted'>Generated {_e(time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()))} from "
+        f"{_e(store.path)} · {len(runs)} TAU-bench run(s), {len(perf)} perf scenario(s). Criteria: "
+        "docs/benchmarks.md. Legs without data are shown as “not measured”.</p>",
+    ]
+
+    parts.append("<h2>Go/no-go</h2>")
+    rows = [
+        [
+            c.cid,
+            c.title,
+            c.rule,
+            *[
+                f"{c.values[leg]} — {c.verdicts[leg]}"
+                if c.verdicts[leg] not in (NOT_MEASURED, "n/a") or c.values[leg] not in (NOT_MEASURED, "n/a")
+                else c.verdicts[leg]
+                for leg in LEGS
+            ],
+        ]
+        for c in crits
+    ]
+    rows.append(
+        [
+            "",
+            "Overall",
+            "every measured criterion passes; all required ones measured",
+            *[leg_verdict(crits, leg) for leg in LEGS],
+        ]
+    )
+    parts.append(_table(["id", "criterion", "rule", *LEGS], rows, classes=True))
+
+    parts.append("<h2>TAU-bench pass^k</h2>")
+    parts.append(_img(plots["pass_k"], "pass^k per domain and agent", no_plot))
+    parts.append(
+        _table(
+            [
+                "domain",
+                "task set",
+                "leg",
+                "agent",
+                "kind",
+                "tasks × trials",
+                "pass^1…k",
+                "avg reward",
+                "model",
+                "task file sha256",
+                "commit",
+            ],
+            [
+                [
+                    r["domain"],
+                    r["task_set"],
+                    r["leg"],
+                    r["agent"],
+                    r["agent_kind"],
+                    f"{r['summary'].get('tasks')} × {r['summary'].get('trials')}"
+                    + ("" if r["summary"].get("complete") else " (incomplete)"),
+                    " ".join(f"{x:.3f}" for x in r["summary"].get("pass_hat_k") or []) or "–",
+                    _fmt(r["summary"].get("avg_reward")),
+                    r["model_id"],
+                    str(r["task_file_sha256"] or "")[:16],
+                    str(r["git_commit"] or "")[:12],
+                ]
+                for r in latest
+            ],
+        )
+    )
+
+    parts.append("<h2>Harness checks (LLM-free agents)</h2>")
+    checks = harness_checks(runs)
+    parts.append(
+        _table(
+            ["domain", "task set", "agent", "passed", "task file sha256", "trial s (sum)", "commit"],
+            [
+                [
+                    c["domain"],
+                    c["task_set"],
+                    c["agent"],
+                    c["passed"],
+                    c["task_file_sha256"],
+                    c["seconds"],
+                    c["commit"],
+                ]
+                for c in checks
+            ],
+        )
+        if checks
+        else f"<p class='nm'>{NOT_MEASURED}</p>"
+    )
+
+    parts.append("<h2>Cost and latency</h2>")
+    parts.append(_img(plots["costs"], "tokens and latency per config", no_plot))
+    parts.append(
+        _table(
+            [
+                "config",
+                "trials",
+                "tokens/trial",
+                "tokens/success",
+                "model calls/trial",
+                "tool calls/trial",
+                "trial s p50",
+                "agent turn ms p50/p90",
+                "model call ms p50/p90",
+                "trials with errors",
+            ],
+            [
+                [
+                    label,
+                    c["trials"],
+                    _fmt(c["tokens_per_trial"]),
+                    _fmt(c["tokens_per_success"]),
+                    _fmt(c["model_calls_per_trial"]),
+                    _fmt(c["tool_calls_per_trial"]),
+                    _fmt(c["trial_s_p50"]),
+                    f"{_fmt(c['agent_turn_ms_p50'])} / {_fmt(c['agent_turn_ms_p90'])}",
+                    f"{_fmt(c['model_ms_p50'])} / {_fmt(c['model_ms_p90'])}",
+                    c["errors"],
+                ]
+                for label, c in costs
+            ],
+        )
+    )
+
+    parts.append("<h2>Performance vs ElizaOS TS</h2>")
+    parts.append(_img(plots["perf"], "perf ratios", no_plot))
+    parts.append(
+        _table(
+            [
+                "id",
+                "scenario",
+                "ours (Python-first)",
+                "TS anchor",
+                "ratio",
+                "unit",
+                "goal",
+                "met",
+                "measured",
+            ],
+            [
+                [
+                    sid,
+                    r.get("name"),
+                    _fmt(r.get("ours")),
+                    _fmt(r.get("anchor")),
+                    _fmt(r.get("ratio")),
+                    r.get("unit"),
+                    r.get("goal"),
+                    {1: "yes", 0: "no", None: "–"}.get(r.get("met"), "–"),
+                    r.get("started_at"),
+                ]
+                for sid, r in sorted(perf.items())
+            ],
+        )
+        if perf
+        else f"<p class='nm'>{NOT_MEASURED}: run <code>elizapy bench perf</code> and store "
+        "its results with <code>record_perf</code></p>"
+    )
+    parts.append("</body></html>")
+    info = {
+        "plots": sum(1 for v in plots.values() if v),
+        "tau2_runs": len(runs),
+        "perf_scenarios": len(perf),
+        "criteria": len(crits),
+        "legs": {leg: leg_verdict(crits, leg) for leg in LEGS},
+        "median_pass1": statistics.median(
+            [float(r["summary"]["pass_hat_k"][0]) for r in latest if r["summary"].get("pass_hat_k")] or [0.0]
+        ),
+    }
+    return "\n".join(parts), info
