@@ -9,6 +9,7 @@ end (``ELIZAPY_TAU2_FULL=1``); the default suite runs a fixed subset so ``make t
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -31,7 +32,7 @@ from elizapy.models.base import ToolCall
 from elizapy.models.testing import FunctionModel
 from elizapy.types import ModelType
 
-AIRLINE_SUBSET = ["0", "1", "3", "5", "10"]
+AIRLINE_SUBSET = ["0", "3", "7", "9", "10"]
 RETAIL_SUBSET = ["0", "10", "12", "25", "50", "105"]
 
 
@@ -47,18 +48,19 @@ def _passed(summary: dict[str, Any]) -> set[str]:
 def _db_after(domain: str, task: Any, actions: list[Any]) -> str:
     env = make_environment(domain)
     init = task.initial_state
-    env.set_state(initialization_data=init.initialization_data if init else None,
-                  initialization_actions=init.initialization_actions if init else None, message_history=[])
+    env.set_state(
+        initialization_data=init.initialization_data if init else None,
+        initialization_actions=init.initialization_actions if init else None,
+        message_history=[],
+    )
     for a in actions:
-        try:
+        with contextlib.suppress(Exception):  # a gold action tau2's own evaluator also lets fail
             env.make_tool_call(tool_name=a.name, requestor=a.requestor, **a.arguments)
-        except Exception:
-            pass  # a gold action tau2's own evaluator also lets fail
     return str(env.get_db_hash())
 
 
 def expected_null_passes(domain: str, task_set: str = "tau2", ids: list[str] | None = None) -> set[str]:
-    """Tasks whose gold end state equals the start state and that require nothing to be said (DB+COMMUNICATE)."""
+    """Tasks whose gold end state is the start state and that need nothing said (DB + COMMUNICATE)."""
     out = set()
     for task in load_tasks(domain, task_set, ids):  # type: ignore[arg-type]
         crit = task.evaluation_criteria
@@ -78,20 +80,25 @@ def expected_sabotage_failures(domain: str, ids: list[str] | None = None) -> set
     for task in load_tasks(domain, "tau2", ids):
         actions = list(task.evaluation_criteria.actions or [])
         idx = [i for i, a in enumerate(actions) if a.requestor == "assistant" and a.name in writes]
-        if idx and _db_after(domain, task, actions) != _db_after(domain, task, actions[:idx[-1]] +
-                                                                 actions[idx[-1] + 1:]):
+        if idx and _db_after(domain, task, actions) != _db_after(
+            domain, task, actions[: idx[-1]] + actions[idx[-1] + 1 :]
+        ):
             out.add(str(task.id))
     return out
 
 
-# --- mock: the whole domain ----------------------------------------------------------------------------------
+# --- mock: the whole domain ---------------------------------------------------------------------------------
+
 
 def test_oracle_mock_passes_every_task_with_gold_actions(tmp_path: Path) -> None:
     s = _run("mock", "oracle", tmp_path)
     assert s["tasks"] == 9 and s["successes"] == 8, s["per_task_rewards"]
     failed = set(s["per_task_rewards"]) - _passed(s)
-    no_gold = {t.id for t in load_tasks("mock") if not t.evaluation_criteria.actions
-               and t.evaluation_criteria.env_assertions}
+    no_gold = {
+        t.id
+        for t in load_tasks("mock")
+        if not t.evaluation_criteria.actions and t.evaluation_criteria.env_assertions
+    }
     assert failed == no_gold and len(failed) == 1
     assert s["tool_calls"] >= 7 and s["harness_errors"] == 0
     assert s["task_file_sha256"] == task_file("mock").sha256 and len(s["task_file_sha256"]) == 64
@@ -102,12 +109,14 @@ def test_null_and_sabotaged_mock(tmp_path: Path) -> None:
     sab = _run("mock", "sabotaged", tmp_path)
     assert null["tool_calls"] == 0 and null["successes"] < 8
     writes = write_tool_names(make_environment("mock"))
-    write_tasks = {t.id for t in load_tasks("mock")
-                   if any(a.name in writes for a in t.evaluation_criteria.actions or [])}
+    write_tasks = {
+        t.id for t in load_tasks("mock") if any(a.name in writes for a in t.evaluation_criteria.actions or [])
+    }
     assert write_tasks and not (_passed(sab) & write_tasks), sab["per_task_rewards"]
 
 
-# --- airline and retail: a fixed subset by default ---------------------------------------------------------
+# --- airline and retail: a fixed subset by default ----------------------------------------------------------
+
 
 @pytest.mark.parametrize(("domain", "ids"), [("airline", AIRLINE_SUBSET), ("retail", RETAIL_SUBSET)])
 def test_harness_agents_on_a_fixed_subset(domain: str, ids: list[str], tmp_path: Path) -> None:
@@ -124,23 +133,32 @@ def test_harness_agents_on_a_fixed_subset(domain: str, ids: list[str], tmp_path:
 
 # --- a real tool-loop agent with a scripted model -----------------------------------------------------------
 
+
 def _task_creator(model_type: ModelType, request: TextRequest) -> TextResult:
     """Reads the user's request, calls create_task with what it says, then reports the new task's id."""
     msgs = request.messages or []
     results = [m for m in msgs if m.role == "tool"]
     if results:
         created = json.loads(results[-1].content or "{}")
-        return TextResult(text=f"Done: I created task {created.get('task_id')} titled {created.get('title')!r}.")
+        return TextResult(
+            text=f"Done: I created task {created.get('task_id')} titled {created.get('title')!r}."
+        )
     said = next((m.content or "" for m in reversed(msgs) if m.role == "user"), "")
     m = re.search(r"called '([^']+)' for (\w+)", said)
     if m is None:
         return TextResult(text="What should the task be called?")
-    return TextResult(tool_calls=[ToolCall("call_a", "create_task", {"user_id": m.group(2), "title": m.group(1)})])
+    return TextResult(
+        tool_calls=[ToolCall("call_a", "create_task", {"user_id": m.group(2), "title": m.group(1)})]
+    )
 
 
 def test_scripted_model_drives_the_real_tool_loop_agent_to_full_reward(tmp_path: Path) -> None:
-    spec = AgentSpec(name="scripted-tools", kind="llm", reasoner="tools",
-                     provider_factory=lambda: FunctionModel(_task_creator))
+    spec = AgentSpec(
+        name="scripted-tools",
+        kind="llm",
+        reasoner="tools",
+        provider_factory=lambda: FunctionModel(_task_creator),
+    )
     s = _run("mock", spec, tmp_path, task_ids=["create_task_1"])
     assert s["per_task_rewards"] == {"create_task_1": [1.0]}
     rec = json.loads(Path(s["results"]).read_text().splitlines()[0])
@@ -178,7 +196,9 @@ def test_xml_reasoner_agent_extracts_arguments_and_continues_after_results(tmp_p
             return TextResult(text=xml_reply(f"Created {found.group(1) if found else '?'}."))
         return TextResult(text=xml_reply("", actions=["create_task"]))
 
-    spec = AgentSpec(name="scripted-xml", kind="llm", reasoner="xml", provider_factory=lambda: FunctionModel(model))
+    spec = AgentSpec(
+        name="scripted-xml", kind="llm", reasoner="xml", provider_factory=lambda: FunctionModel(model)
+    )
     s = _run("mock", spec, tmp_path, task_ids=["create_task_1"])
     assert s["per_task_rewards"] == {"create_task_1": [1.0]}
     rec = json.loads(Path(s["results"]).read_text().splitlines()[0])
@@ -187,6 +207,7 @@ def test_xml_reasoner_agent_extracts_arguments_and_continues_after_results(tmp_p
 
 # --- results, resume, trials --------------------------------------------------------------------------------
 
+
 def test_trials_are_appended_and_a_run_resumes_where_it_stopped(tmp_path: Path) -> None:
     first = _run("mock", "oracle", tmp_path, trials=1, run_id="r1")
     lines = Path(first["results"]).read_text().splitlines()
@@ -194,8 +215,16 @@ def test_trials_are_appended_and_a_run_resumes_where_it_stopped(tmp_path: Path) 
     # Simulate a crash: keep 4 finished trials (and a torn last line), then resume with 2 trials per task.
     Path(first["results"]).write_text("\n".join(lines[:4]) + '\n{"task_id": "cut')
     starts: list[tuple[int, int]] = []
-    run = Tau2Run(Tau2RunOptions(domain="mock", agent=load_agent_spec("oracle"), results_dir=tmp_path,
-                                 trials=2, run_id="r1", resume=True))
+    run = Tau2Run(
+        Tau2RunOptions(
+            domain="mock",
+            agent=load_agent_spec("oracle"),
+            results_dir=tmp_path,
+            trials=2,
+            run_id="r1",
+            resume=True,
+        )
+    )
     s = run.run(on_start=lambda todo, done: starts.append((todo, done)))
     assert starts == [(14, 4)]
     assert s["trials_done"] == 18 and s["complete"]
@@ -204,11 +233,13 @@ def test_trials_are_appended_and_a_run_resumes_where_it_stopped(tmp_path: Path) 
     assert again == kept
     assert len(s["pass_hat_k"]) == 2 and s["pass_hat_k"][0] == pytest.approx(8 / 9)
     with pytest.raises(Exception, match="already exists"):
-        Tau2Run(Tau2RunOptions(domain="mock", agent=load_agent_spec("null"), results_dir=tmp_path,
-                               run_id="r1")).run()
+        Tau2Run(
+            Tau2RunOptions(domain="mock", agent=load_agent_spec("null"), results_dir=tmp_path, run_id="r1")
+        ).run()
 
 
-# --- the full sweep (DESIGN §8 acceptance numbers) ---------------------------------------------------------
+# --- the full sweep (DESIGN §8 acceptance numbers) ----------------------------------------------------------
+
 
 @pytest.mark.slow
 @pytest.mark.skipif(os.environ.get("ELIZAPY_TAU2_FULL") != "1", reason="full sweep: set ELIZAPY_TAU2_FULL=1")

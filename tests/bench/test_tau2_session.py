@@ -12,7 +12,6 @@ import json
 from typing import Any
 
 import anyio
-import pytest
 
 from elizapy.bench.tau2.plugin import BatchingToolLoopReasoner, ToolDef, tau2_plugin
 from elizapy.bench.tau2.session import EMPTY_REPLY_TEXT, Tau2Session, ToolBatch, ToolOutcome, TurnDone
@@ -24,20 +23,32 @@ from elizapy.runtime import AgentRuntime
 from elizapy.store.sqlite import SqliteStore
 from elizapy.types import Character, ModelType
 
+LOOKUP = ToolDef(
+    "lookup",
+    "Look a key up.",
+    {"type": "object", "properties": {"key": {"type": "string"}}, "required": ["key"]},
+)
+SAVE = ToolDef(
+    "save",
+    "Save a value.",
+    {"type": "object", "properties": {"value": {"type": "string"}}, "required": ["value"]},
+    kind="write",
+)
 
-LOOKUP = ToolDef("lookup", "Look a key up.", {"type": "object", "properties": {"key": {"type": "string"}},
-                                              "required": ["key"]})
-SAVE = ToolDef("save", "Save a value.", {"type": "object", "properties": {"value": {"type": "string"}},
-                                         "required": ["value"]}, kind="write")
 
-
-async def _runtime(session: Tau2Session, model: FunctionModel, limits: LoopLimits | None = None) -> AgentRuntime:
+async def _runtime(
+    session: Tau2Session, model: FunctionModel, limits: LoopLimits | None = None
+) -> AgentRuntime:
     gateway = ModelGateway()
     gateway.register_provider(model)
-    rt = AgentRuntime(Character(name="Agent", bio=["test"]), store=SqliteStore(":memory:"), models=gateway,
-                      plugins=[tau2_plugin([LOOKUP, SAVE], "Be nice.", session)],
-                      reasoner=BatchingToolLoopReasoner(session, limits=limits or LoopLimits()),
-                      settings={"EMBED_MESSAGES": False})
+    rt = AgentRuntime(
+        Character(name="Agent", bio=["test"]),
+        store=SqliteStore(":memory:"),
+        models=gateway,
+        plugins=[tau2_plugin([LOOKUP, SAVE], "Be nice.", session)],
+        reasoner=BatchingToolLoopReasoner(session, limits=limits or LoopLimits()),
+        settings={"EMBED_MESSAGES": False},
+    )
     await rt.initialize()
     session.attach(rt)
     return rt
@@ -74,20 +85,29 @@ async def test_one_model_turn_is_one_batch_in_model_order_with_its_ids() -> None
         msgs = request.messages or []
         tool_msgs = [m for m in msgs if m.role == "tool"]
         if not tool_msgs:
-            return TextResult(tool_calls=[ToolCall("c-3", "lookup", {"key": "z"}),
-                                          ToolCall("c-1", "save", {"value": "ok"}),
-                                          ToolCall("c-2", "lookup", {"key": "a"})])
+            return TextResult(
+                tool_calls=[
+                    ToolCall("c-3", "lookup", {"key": "z"}),
+                    ToolCall("c-1", "save", {"value": "ok"}),
+                    ToolCall("c-2", "lookup", {"key": "a"}),
+                ]
+            )
         seen_results.extend(f"{m.tool_call_id}={m.content}" for m in tool_msgs)
         return TextResult(text="all done")
 
     rt = await _runtime(session, FunctionModel(reply))
     batches, done = await _orchestrate(session, "please do three things")
-    assert batches == [[("c-3", "lookup", {"key": "z"}), ("c-1", "save", {"value": "ok"}),
-                        ("c-2", "lookup", {"key": "a"})]]
+    assert batches == [
+        [("c-3", "lookup", {"key": "z"}), ("c-1", "save", {"value": "ok"}), ("c-2", "lookup", {"key": "a"})]
+    ]
     # Each result went back to the call that asked for it (the model sees them by call id).
-    assert sorted(seen_results) == sorted([
-        'c-3={"tool": "lookup", "key": "z"}', 'c-1={"tool": "save", "value": "ok"}',
-        'c-2={"tool": "lookup", "key": "a"}'])
+    assert sorted(seen_results) == sorted(
+        [
+            'c-3={"tool": "lookup", "key": "z"}',
+            'c-1={"tool": "save", "value": "ok"}',
+            'c-2={"tool": "lookup", "key": "a"}',
+        ]
+    )
     assert done.text == "all done"
     assert session.stats.tool_calls == 3 and session.stats.tool_batches == 1
     await rt.stop()
@@ -100,9 +120,13 @@ async def test_tool_errors_reach_the_model_and_unknown_tools_do_not_stall_the_ba
     def reply(model_type: ModelType, request: TextRequest) -> TextResult:
         tool_msgs = [m for m in request.messages or [] if m.role == "tool"]
         if not tool_msgs:
-            return TextResult(tool_calls=[ToolCall("x1", "save", {"value": "bad"}),
-                                          ToolCall("x2", "no_such_tool", {}),
-                                          ToolCall("x3", "lookup", {"key": "k"})])
+            return TextResult(
+                tool_calls=[
+                    ToolCall("x1", "save", {"value": "bad"}),
+                    ToolCall("x2", "no_such_tool", {}),
+                    ToolCall("x3", "lookup", {"key": "k"}),
+                ]
+            )
         errors.extend(m.content or "" for m in tool_msgs if (m.content or "").startswith("ERROR"))
         return TextResult(text="tried")
 

@@ -22,10 +22,10 @@ import pytest
 
 from elizapy.errors import ConfigError, ModelError
 from elizapy.models import ModelGateway, TextRequest, allow_model_requests, weights
+from elizapy.models.local import LocalModelProvider, loaded_engines  # before xllamacpp loads libgomp
 from elizapy.types import ModelType
 
 pytest.importorskip("xllamacpp")
-from elizapy.models.local import LocalModelProvider, loaded_engines
 
 SMOKE = weights.SMOKE_CHAT_MODEL
 EMBED = weights.DEFAULT_EMBEDDING_MODEL

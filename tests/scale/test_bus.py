@@ -60,9 +60,53 @@ def test_shard_of_is_stable_and_spreads() -> None:
     assert spread == set(range(8))
 
 
+async def test_publish_and_ack_is_fenced_and_publishes_a_message_once(redis: Any, config: BusConfig) -> None:
+    """The script behind exactly-one-reply, driven directly: it refuses a foreign lease, appends and
+    acknowledges together, and for an id already answered acknowledges without appending."""
+    from elizapy.scale._redis import Scripts
+
+    scripts = Scripts(redis)
+    first, connection = request("s", 1)
+    entry = await _leave_pending(redis, config, first, connection)
+    again = await _leave_pending(redis, config, first, connection)  # the same id, submitted twice
+    stream = config.stream(config.shard_of(first.room_id))
+    await redis.set(config.lease(config.shard_of(first.room_id)), "mine#1")
+
+    def publish(entry_id: str, token: str) -> Awaitable[Any]:
+        return scripts.publish_ack(
+            keys=[config.lease(config.shard_of(first.room_id)), config.done(first.id or ""), config.replies,
+                  stream],
+            args=[token, config.group, entry_id, first.id, '{"x":1}', 60_000, 1000])
+
+    assert (await publish(entry, "theirs#2"))[0] == 0
+    assert await redis.xlen(config.replies) == 0
+    assert (await redis.xpending(stream, config.group))["pending"] == 2
+
+    ok, reply_id = await publish(entry, "mine#1")
+    assert ok == 1 and await redis.xlen(config.replies) == 1
+    assert await redis.get(config.done(first.id or "")) == reply_id
+    assert (await redis.xpending(stream, config.group))["pending"] == 1
+
+    ok, same_id = await publish(again, "mine#1")
+    assert (ok, same_id) == (1, reply_id) and await redis.xlen(config.replies) == 1
+    assert (await redis.xpending(stream, config.group))["pending"] == 0
+
+
 async def test_reply_round_trip_and_stored_conversation(redis: Any, config: BusConfig,
                                                         store: PostgresStore, postgres_url: str) -> None:
-    async with running(redis, postgres_url, config, name="w1"), Gateway(redis, config=config) as bus:
+    seen: list[BusReply] = []
+    async with running(redis, postgres_url, config, name="w1"), Gateway(redis, config=config) as bus, \
+            anyio.create_task_group() as tg:
+        subscribed = anyio.Event()
+
+        async def watch() -> None:
+            stream = bus.replies()
+            subscribed.set()
+            async for reply in stream:
+                seen.append(reply)
+
+        tg.start_soon(watch)
+        await subscribed.wait()
         for n in (1, 2):
             message, connection = request("a", n)
             with anyio.fail_after(20):
@@ -71,6 +115,9 @@ async def test_reply_round_trip_and_stored_conversation(redis: Any, config: BusC
             assert reply.worker == "w1" and not reply.recovered
             assert reply.responses[0].content.in_reply_to == message.id
         assert bus.waiting == 0
+        await eventually(lambda: _true(len(seen) == 2))
+        tg.cancel_scope.cancel()
+    assert [r.text for r in seen] == ["ACK r=a n=1 prev=0", "ACK r=a n=2 prev=1"]
     assert await stored_texts(store, "a") == ["REQ r=a n=1", "ACK r=a n=1 prev=0",
                                               "REQ r=a n=2", "ACK r=a n=2 prev=1"]
     assert await redis.xlen(config.replies) == 2

@@ -19,7 +19,7 @@ import pytest
 import uvicorn
 
 from elizapy.character import parse_character
-from elizapy.models import FunctionModel, ModelGateway, TextRequest, xml_reply
+from elizapy.models import FunctionModel, ModelGateway, TextRequest, TextResult, xml_reply
 from elizapy.server import ElizaServer, ServerConfig, create_server
 from elizapy.types import Character, ModelType
 
@@ -27,15 +27,19 @@ NODE_DIR = Path(__file__).parent / "node"
 SAY = re.compile(r"please say ([A-Za-z0-9_-]+)")
 
 
-def echo_reply(model_type: ModelType, request: TextRequest) -> str:
+async def echo_reply(model_type: ModelType, request: TextRequest) -> str | TextResult:
     """The agents' model: RESPOND to should-respond; otherwise reply to the newest "please say X" with
-    "You said X." (the current message is the last one in the prompt)."""
+    "You said X." (the current message is the last one in the prompt), streamed in 5-character pieces when
+    the caller streams."""
     prompt = "\n".join(m.content or "" for m in request.as_messages())
     if model_type == ModelType.TEXT_SMALL:
         return "<response><thought>it is for me</thought><action>RESPOND</action></response>"
     said = SAY.findall(prompt)
-    text = f"You said {said[-1]}." if said else "Hello there."
-    return xml_reply(text, thought="echo what was asked")
+    raw = xml_reply(f"You said {said[-1]}." if said else "Hello there.", thought="echo what was asked")
+    if request.on_token is not None:
+        for i in range(0, len(raw), 5):
+            await request.on_token(raw[i : i + 5])
+    return TextResult(text=raw)
 
 
 def make_gateway() -> ModelGateway:

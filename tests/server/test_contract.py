@@ -205,7 +205,9 @@ def test_channel_transports_http_and_sse(shared_server: LiveServer) -> None:
         events = _sse_events(streamed.read().decode())
     names = [e for e, _ in events]
     assert names[0] == "user_message" and names[-1] == "done" and set(names[1:-1]) == {"chunk"}
-    assert "".join(d["chunk"] for e, d in events if e == "chunk") == "You said theta2."
+    chunks = [d for e, d in events if e == "chunk"]
+    assert len(chunks) > 2 and "".join(d["chunk"] for d in chunks) == "You said theta2."
+    assert [d["index"] for d in chunks] == list(range(len(chunks)))
     assert events[-1][1]["text"] == "You said theta2."
 
     default = c.post(f"/api/messaging/channels/{channel['id']}/messages", json={**base, "content": "hello"})

@@ -48,13 +48,12 @@ def _snapshot(server: LiveServer, conversation: dict[str, Any]) -> tuple[Any, An
 
 
 def _field_named(body: dict[str, Any], field: str) -> bool:
+    """Whether an error body (any of the three ElizaOS error shapes) names ``field``."""
     error = body.get("error")
-    message = error if isinstance(error, str) else (error or {}).get("message", "")
-    details = (
-        body.get("details") or (error or {}).get("details")
-        if not isinstance(error, str)
-        else body.get("details")
-    )
+    if isinstance(error, str):  # flat: {"success": false, "error": "...", "details": [...]}
+        message, details = error, body.get("details")
+    else:  # envelope or session: {"error": {"message": "...", "details": ...}}
+        message, details = error["message"], error.get("details")
     fields = [d.get("field") for d in details or [] if isinstance(d, dict)]
     return field in message or field in fields
 

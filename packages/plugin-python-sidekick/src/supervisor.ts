@@ -39,6 +39,8 @@ export interface SupervisorOptions {
   requestTimeoutMs?: number;
   healthIntervalMs?: number;
   healthTimeoutMs?: number;
+  /** Consecutive failed health checks before the process is killed and restarted. */
+  healthFailures?: number;
   backoffInitialMs?: number;
   backoffMaxMs?: number;
   maxFrameBytes?: number;
@@ -76,6 +78,7 @@ export class SidekickSupervisor {
       requestTimeoutMs: 30_000,
       healthIntervalMs: 10_000,
       healthTimeoutMs: 5_000,
+      healthFailures: 2,
       backoffInitialMs: 250,
       backoffMaxMs: 10_000,
       maxFrameBytes: 4 * 1024 * 1024,
@@ -350,13 +353,22 @@ export class SidekickSupervisor {
   private startHealthChecks(child: ChildProcess): void {
     if (this.opts.healthIntervalMs <= 0) return;
     let busy = false;
+    let missed = 0;
     this.healthTimer = setInterval(() => {
       if (busy || this.child !== child || this.state !== 'ready') return;
       busy = true;
       this.ping()
+        .then(() => {
+          missed = 0;
+        })
         .catch((err: unknown) => {
           if (this.child !== child || this.state !== 'ready') return;
-          this.opts.logger.warn(`[python-sidekick] health check failed (${String(err)}); killing pid ${child.pid}`);
+          missed += 1;
+          if (missed < this.opts.healthFailures) {
+            this.opts.logger.warn(`[python-sidekick] health check failed (${String(err)}), ${missed} in a row`);
+            return;
+          }
+          this.opts.logger.warn(`[python-sidekick] ${missed} health checks failed (${String(err)}); killing pid ${child.pid}`);
           child.kill('SIGKILL');
         })
         .finally(() => {

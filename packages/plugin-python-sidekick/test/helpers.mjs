@@ -21,7 +21,8 @@ for (const key of ['USE_MULTI_STEP', 'MAX_MULTISTEP_ITERATIONS', 'BOOTSTRAP_DEFL
 /** The Python interpreter of the repository's venv (or python3), running the sidekick CLI module. */
 export function pythonCommand() {
   const venv = path.join(REPO, '.venv', 'bin', 'python');
-  return [fs.existsSync(venv) ? venv : 'python3', '-m', 'elizapy.cli_sidekick'];
+  const python = process.env.SIDEKICK_TEST_PYTHON || (fs.existsSync(venv) ? venv : 'python3');
+  return [python, '-m', 'elizapy.cli_sidekick'];
 }
 
 /** Settings that make the plugin serve test/fixtures/sidekick_fixture.py. */
@@ -218,6 +219,21 @@ export function sendMessage(agent, dm, text, { stream = false, timeoutMs = 30_00
         reject(err);
       });
   });
+}
+
+/** `promise`, or a rejection naming `what` after `ms` (the timer is cleared either way). */
+export async function within(promise, ms, what) {
+  let timer;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** A minimal message object for calling component handlers directly. */

@@ -2,6 +2,8 @@
 // model), serving test/fixtures/sidekick_fixture.py from a real Python process.
 
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
 import {
@@ -14,11 +16,23 @@ import {
   sidekickSettings,
   startAgent,
   stopAgent,
+  within,
+  PKG,
 } from './helpers.mjs';
+import { observe } from './observe.mjs';
 
 const { default: pythonSidekickPlugin, bridgeFor, DELEGATE_ACTION, ErrorCode } = await import('../dist/index.js');
 
 const WAIT_MS = 20_000;
+
+/** The same conversation in a node process that never imports the plugin (started now, awaited later). */
+const baseline = new Promise((resolve, reject) => {
+  execFile(process.execPath, [path.join(PKG, 'test', 'baseline-agent.mjs')], { timeout: 60_000 }, (err, stdout, stderr) => {
+    if (err) reject(new Error(`baseline agent failed: ${err.message}\n${stderr.slice(-2000)}`));
+    else resolve(JSON.parse(stdout.trim().split('\n').at(-1)));
+  });
+});
+baseline.catch(() => undefined); // awaited (and reported) by its test
 
 /** The JSON "next step" answers the Python tool loop expects, played by the TS model plugin. */
 function delegateRule(log) {
@@ -76,8 +90,8 @@ describe('python sidekick in a real ElizaOS 1.7.2 runtime', () => {
       settings: sidekickSettings({
         FIXTURE_SETTING: 'fixture-value',
         PYTHON_DELEGATE_TOOLS: 'TS_LOOKUP',
-        PYTHON_SIDEKICK_HEALTH_INTERVAL_MS: '250',
-        PYTHON_SIDEKICK_HEALTH_TIMEOUT_MS: '1000',
+        PYTHON_SIDEKICK_HEALTH_INTERVAL_MS: '300',
+        PYTHON_SIDEKICK_HEALTH_TIMEOUT_MS: '1500',
       }),
     });
     dm = await openDm(agent.runtime);
@@ -95,10 +109,7 @@ describe('python sidekick in a real ElizaOS 1.7.2 runtime', () => {
     assert.ok(rt.evaluators.some((e) => e.name === 'PY_EVAL' && e.alwaysRun === true));
     const wordCount = rt.actions.find((a) => a.name === 'WORD_COUNT');
     assert.deepEqual(wordCount.parameters.required, ['text']);
-    const clock = await Promise.race([
-      rt.getServiceLoadPromise('python_clock'),
-      new Promise((_, reject) => setTimeout(() => reject(new Error('python_clock never started')), WAIT_MS)),
-    ]);
+    const clock = await within(rt.getServiceLoadPromise('python_clock'), WAIT_MS, 'the python_clock service start');
     assert.ok(clock);
     assert.ok(rt.getService('python_sidekick'));
   });
@@ -123,6 +134,21 @@ describe('python sidekick in a real ElizaOS 1.7.2 runtime', () => {
     assert.ok(handlerPrompt.prompt.includes('PYFACT: the Python sidekick is alive'));
     const notes = await agent.runtime.getMemories({ tableName: 'python_evaluations', roomId: dm.roomId, count: 50 });
     assert.ok(notes.some((m) => m.content.text === 'evaluated: what do you know?'), JSON.stringify(notes.map((m) => m.content.text)));
+  });
+
+  it('picks up an action registered after init (what a restarted sidekick with a new manifest relies on)', async () => {
+    agent.runtime.registerAction({
+      name: 'LATE_ACTION',
+      description: 'Registered after the runtime started.',
+      validate: async () => true,
+      handler: async () => ({ success: true, text: 'late ran' }),
+    });
+    model.respondNext(replyXml('', 'LATE_ACTION'));
+    const before_ = model.calls.length;
+    const r = await sendMessage(agent, dm, 'use the late action');
+    const handlerPrompt = model.calls.slice(before_).find((c) => c.prompt.includes('Generate dialog and actions'));
+    assert.ok(handlerPrompt.prompt.includes('LATE_ACTION'));
+    assert.equal(agent.runtime.getActionResults(r.messageId)[0]?.text, 'late ran');
   });
 
   it('gives Python handlers the runtime: useModel, memories (get, create, search) and settings', async () => {
@@ -167,6 +193,19 @@ describe('python sidekick in a real ElizaOS 1.7.2 runtime', () => {
     const ping = rt.actions.find((a) => a.name === 'PY_PING');
     const ok = await ping.handler(rt, makeMessage(rt, dm, 'x'), { values: {}, data: {}, text: '' }, {}, async () => []);
     assert.equal(ok.text, 'pong');
+  });
+
+  it('leaves an agent without the plugin exactly as it is without the plugin installed (zero impact)', async () => {
+    // This process imported the plugin and runs it for another agent; a plain agent must not notice.
+    const plainModel = new ScriptedModel();
+    const plain = await startAgent({ name: 'Plain', plugins: [plainModel.plugin()] });
+    try {
+      const seen = await observe(plain, plainModel);
+      assert.ok(!seen.plugins.includes('python-sidekick'));
+      assert.deepEqual(seen, await within(baseline, 60_000, 'the baseline agent'));
+    } finally {
+      await stopAgent(plain);
+    }
   });
 
   it('fails calls clearly while the Python process is down, then restarts it with backoff', async () => {

@@ -253,6 +253,76 @@ def p3(latency_ms: float = 200, reps: int = 3) -> Scenario:
     }
 
 
+# --- P5: vector search over 100k x 384 ------------------------------------------------------------------
+
+
+async def _p5_ours(n: int, queries: int, db_dir: Path) -> dict[str, Any]:
+    import numpy as np
+
+    from ..types import Content, Memory, new_uuid
+    from .vectors import query_seed, vectors
+
+    corpus = vectors(1, n)
+    qs = vectors(query_seed(1), queries)
+    store = SqliteStore(db_dir / "p5.db")
+    await store.open()
+    agent, room = new_uuid(), new_uuid()
+    t0 = time.perf_counter()
+    for i in range(n):
+        await store.memories.create(
+            Memory(
+                id=new_uuid(),
+                entity_id=agent,
+                agent_id=agent,
+                room_id=room,
+                content=Content(text=str(i)),
+                embedding=corpus[i].tolist(),
+            ),
+            "knowledge",
+            unique=True,
+        )
+    load_s = time.perf_counter() - t0
+    for q in qs[:3]:  # warm-up (builds the in-memory mirror once)
+        await store.memories.search(table="knowledge", embedding=q.tolist(), count=10)
+    times, recall = [], 0.0
+    for q in qs:
+        t = time.perf_counter()
+        hits = await store.memories.search(table="knowledge", embedding=q.tolist(), count=10)
+        times.append((time.perf_counter() - t) * 1000)
+        exact = set(np.argsort(-(corpus @ q))[:10].tolist())
+        recall += len({int(h.content.text or -1) for h in hits} & exact) / 10
+    await store.close()
+    return {
+        "p50_ms": percentile(times, 50),
+        "p99_ms": percentile(times, 99),
+        "recall_at_10": recall / len(qs),
+        "load_s": load_s,
+    }
+
+
+def p5(n: int = 100_000, queries: int = 200, anchor_queries: int = 50) -> Scenario:
+    with tempfile.TemporaryDirectory() as d:
+        ours = anyio.run(_p5_ours, n, queries, Path(d))
+    anchor, why = run_anchor(
+        "P5", "--n", str(n), "--queries", str(anchor_queries), "--load", "sql", timeout_s=900
+    )
+    anchor_p50 = anchor.get("p50_ms") if anchor else None
+    return {
+        "name": f"vector search, {n // 1000}k x 384 (SQLite+usearch vs pgvector in PGLite under TS)",
+        "ours": round(ours["p50_ms"], 2),
+        "anchor": anchor_p50,
+        "ratio": anchor_p50 and round(anchor_p50 / ours["p50_ms"], 1),
+        "unit": "ms p50",
+        "goal": "<= 5 ms p50",
+        "met": ours["p50_ms"] <= 5.0,
+        "ours_p99_ms": round(ours["p99_ms"], 2),
+        "ours_recall_at_10": round(ours["recall_at_10"], 4),
+        "ours_load_s": round(ours["load_s"], 1),
+        "anchor_detail": anchor,
+        "anchor_error": why,
+    }
+
+
 # --- P7: idle agent footprint ---------------------------------------------------------------------------
 
 
@@ -291,10 +361,9 @@ def p7(agents: int = 1000, reps: int = 3) -> Scenario:
     }
 
 
-SCENARIOS: dict[str, Callable[[], Scenario]] = {"P1": p1, "P2": p2, "P3": p3, "P7": p7}
+SCENARIOS: dict[str, Callable[[], Scenario]] = {"P1": p1, "P2": p2, "P3": p3, "P5": p5, "P7": p7}
 PENDING = {
     "P4": "tau2 harness (issue 7)",
-    "P5": "vector search 100k x 384 (issue 8)",
     "P6": "sidekick round trip (issue 5)",
     "P8": "scale-out throughput (issue 9)",
 }

@@ -268,7 +268,7 @@ def sidecar_path(path: Path) -> Path:
 def _write_sidecar(path: Path, sha256: str, **extra: Any) -> None:
     st = path.stat()
     record = {"sha256": sha256, "size": st.st_size, "mtime_ns": st.st_mtime_ns, **extra}
-    tmp = sidecar_path(path).with_suffix(".sha256.partial")
+    tmp = _partial_for(sidecar_path(path))
     tmp.write_text(json.dumps(record, sort_keys=True) + "\n", encoding="utf-8")
     os.replace(tmp, sidecar_path(path))
 

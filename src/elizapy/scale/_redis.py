@@ -6,7 +6,8 @@ The scripts make the steps that must not be split atomic (Redis runs a script wi
   reply to the replies stream unless this message id was answered already, remembers that it was, and
   acknowledges the request entry. A message is therefore either pending (not published) or acknowledged
   (published exactly once); a crash between the two cannot happen.
-- ``RENEW`` / ``RELEASE`` touch a lease only while it still holds this worker's token.
+- ``RENEW`` (KEYS: leases; ARGV: ttl ms, then one token per lease) / ``RELEASE`` touch a lease only while
+  it still holds the token of this worker's acquisition.
 - ``HEARTBEAT`` records the worker in the live-worker set by Redis's clock and forgets stale ones.
 """
 
@@ -38,8 +39,8 @@ done ttl ms, replies maxlen. Returns {1, reply entry id} or {0, nil} when the le
 RENEW = """
 local kept = {}
 for i, key in ipairs(KEYS) do
-  if redis.call('GET', key) == ARGV[1] then
-    redis.call('PEXPIRE', key, ARGV[2])
+  if redis.call('GET', key) == ARGV[i + 1] then
+    redis.call('PEXPIRE', key, ARGV[1])
     kept[i] = 1
   else
     kept[i] = 0

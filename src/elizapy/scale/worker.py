@@ -46,9 +46,10 @@ import anyio.lowlevel
 from anyio.abc import TaskGroup, TaskStatus
 from pydantic import ValidationError
 from redis.asyncio import Redis
+from redis.exceptions import RedisError, ResponseError
 
 from ..character import parse_character
-from ..errors import ElizaError
+from ..errors import ConfigError, ElizaError, RunError
 from ..runtime.runtime import AgentRuntime
 from ..store.base import Store
 from ..types import Character, Memory, new_uuid
@@ -124,18 +125,17 @@ class Worker:
         self.factory = factory
         self.config = config or BusConfig()
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
-        """The consumer name in the shard groups."""
-        self._token = f"{self.name}#{new_uuid()}"
-        """The lease value: unique per worker instance, so a restarted worker with the same name is fenced
-        apart from its predecessor."""
+        """The consumer name in the shard groups; lease values are ``name#<unique per acquisition>``, so a
+        restarted worker with the same name, or an earlier tenure of the same shard, is fenced apart."""
         self.stats = WorkerStats()
         self._clock = clock
         self._scripts = Scripts(redis)
         self._shards: dict[int, _Shard] = {}
         self._agents: dict[str, _Agent] = {}
         self._agent_locks: dict[str, anyio.Lock] = {}
-        self._limiter = anyio.CapacityLimiter(self.config.max_in_flight)
-        self._stopping = anyio.Event()
+        self._limiter: anyio.CapacityLimiter | None = None
+        self._stopping: anyio.Event | None = None  # made in run(): anyio primitives need a running loop
+        self._stop_requested = False
         self._tg: TaskGroup | None = None
 
     @property
@@ -143,15 +143,25 @@ class Worker:
         """The shards this worker holds now."""
         return sorted(self._shards)
 
+    @property
+    def stopping(self) -> bool:
+        return self._stop_requested
+
     def stop(self) -> None:
         """Ask for a graceful stop: finish read messages, release shards, leave the worker set."""
-        self._stopping.set()
+        self._stop_requested = True
+        if self._stopping is not None:
+            self._stopping.set()
 
     # --- lifecycle -------------------------------------------------------------------------------------
 
     async def run(self, *, grace_s: float = 30.0,
                   task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """Work until :meth:`stop`; then drain for at most ``grace_s`` seconds and clean up."""
+        self._stopping = stopping = anyio.Event()
+        if self._stop_requested:
+            stopping.set()
+        self._limiter = anyio.CapacityLimiter(self.config.max_in_flight)
         await self.store.open()
         await ensure_layout(self.redis, self.config)
         try:
@@ -160,7 +170,7 @@ class Worker:
                 await self._coordinate_once()
                 task_status.started()
                 tg.start_soon(self._coordinate)
-                await self._stopping.wait()
+                await stopping.wait()
                 draining = list(self._shards.values())
                 for shard in draining:
                     self._drain(shard)
@@ -195,6 +205,7 @@ class Worker:
         return self.config.lease_ttl_s / 3
 
     async def _coordinate(self) -> None:
+        assert self._stopping is not None
         while not self._stopping.is_set():
             with anyio.move_on_after(self._interval):
                 await self._stopping.wait()
@@ -214,7 +225,7 @@ class Worker:
         held = list(self._shards.values())
         if held:
             kept = await self._scripts.renew(keys=[self.config.lease(s.index) for s in held],
-                                             args=[self._token, ttl_ms])
+                                             args=[ttl_ms, *(s.token for s in held)])
             for shard, ok in zip(held, kept, strict=True):
                 if int(ok):
                     shard.deadline = sent + self.config.lease_ttl_s
@@ -225,7 +236,7 @@ class Worker:
         if len(active) > target:
             for shard in sorted(active, key=lambda s: s.index)[target:]:
                 self._drain(shard)
-        elif len(active) < target and not self._stopping.is_set():
+        elif len(active) < target and not self._stop_requested:
             await self._acquire(target - len(active), ttl_ms)
 
     async def _acquire(self, wanted: int, ttl_ms: int) -> None:
@@ -239,8 +250,9 @@ class Worker:
             if index in self._shards:
                 continue
             sent = self._clock()
-            if await self.redis.set(self.config.lease(index), self._token, nx=True, px=ttl_ms):
-                shard = _Shard(index=index, token=self._token, deadline=sent + self.config.lease_ttl_s)
+            token = f"{self.name}#{new_uuid()}"
+            if await self.redis.set(self.config.lease(index), token, nx=True, px=ttl_ms):
+                shard = _Shard(index=index, token=token, deadline=sent + self.config.lease_ttl_s)
                 self._shards[index] = shard
                 self.stats.shards_taken += 1
                 wanted -= 1
@@ -306,6 +318,9 @@ class Worker:
                         block=self.config.block_ms)
                 except Exception as exc:  # Redis unreachable: the lease deadline decides when to give up
                     log.warning("reading shard %d failed: %r", shard.index, exc)
+                    if isinstance(exc, ResponseError) and "NOGROUP" in str(exc):
+                        with anyio.move_on_after(5):  # Redis lost its data: recreate streams and groups
+                            await ensure_layout(self.redis, self.config)
                     await anyio.sleep(backoff)
                     backoff = min(backoff * 2, self.config.retry_max_s)
                     continue
@@ -367,8 +382,10 @@ class Worker:
     async def _process(self, shard: _Shard, entry: Entry) -> None:
         """Run one entry to completion, retrying infrastructure failures (the room waits: order first).
         Losing the lease cancels the whole shard; its unfinished entries stay pending for the next holder."""
+        assert self._limiter is not None
         async with self._limiter:
             backoff = 0.1
+            attempts = 0
             while True:
                 try:
                     if self._clock() >= shard.deadline:
@@ -383,7 +400,12 @@ class Worker:
                     self._lost(shard, "lease gone before publishing")
                     await anyio.lowlevel.checkpoint()  # delivers the shard's cancellation
                     return
-                except Exception as exc:  # the store or Redis failed: keep the room's order, retry
+                except Exception as exc:
+                    attempts += 1
+                    if not _transient(exc) and attempts >= 3:
+                        await self._give_up(shard, entry, exc)
+                        return
+                    # The store or Redis failed (or a bug, a few times): the room waits, order first.
                     self.stats.retries += 1
                     log.warning("message entry %s failed (%r); retrying in %.1fs", entry.id, exc, backoff)
                     await anyio.sleep(backoff)
@@ -467,11 +489,20 @@ class Worker:
         if not int(answer[0]):
             raise LeaseLost()
 
+    async def _give_up(self, shard: _Shard, entry: Entry, exc: Exception) -> None:
+        """A failure that retrying will not fix (a bad character record, a bug): answer with the error."""
+        message_id = entry.fields.get("id") or entry.id
+        log.error("giving up on entry %s (message %s): %r", entry.id, message_id, exc)
+        try:
+            await self._dead_letter(shard, entry, message_id, f"{type(exc).__name__}: {exc}")
+        except LeaseLost:
+            self._lost(shard, "lease gone before publishing")
+
     async def _acknowledge(self, shard: _Shard, entry: Entry, message_id: str) -> None:
         """Acknowledge an entry whose message was answered: the script sees the ``done`` record and
         appends nothing (the placeholder reply below is never published)."""
-        placeholder = BusReply(message_id=message_id, agent_id=entry.fields.get("agent", ""), room_id=entry.room,
-                               status="duplicate", worker=self.name)
+        placeholder = BusReply(message_id=message_id, agent_id=entry.fields.get("agent", ""),
+                               room_id=entry.room, status="duplicate", worker=self.name)
         await self._publish(shard, entry, placeholder)
 
     async def _dead_letter(self, shard: _Shard, entry: Entry, message_id: str, error: str, *,
@@ -548,6 +579,13 @@ class _Lanes:
         finally:
             if self._queues.get(room) is queue and not queue:
                 del self._queues[room]
+
+
+def _transient(exc: Exception) -> bool:
+    """Failures worth retrying for as long as they last: storage and Redis trouble, timeouts, the network."""
+    if isinstance(exc, ConfigError):
+        return False
+    return isinstance(exc, RunError | RedisError | OSError | TimeoutError)
 
 
 def _without_vector(memory: Memory) -> Memory:

@@ -153,6 +153,49 @@ class RunRecord:
         }
 
 
+class ReplyStream:
+    """``messageStreamChunk`` events for one agent turn, under the id its reply will be stored with.
+
+    The runtime streams the reply text as the model writes it (:meth:`send`); a reply that arrives without
+    having been streamed (a model that does not stream, an action's own message) is sent in word chunks
+    before it is broadcast (:meth:`finish`), so clients rendering the stream see every reply the same way.
+    """
+
+    def __init__(
+        self, broadcaster: Broadcaster, *, agent_id: UUID, channel_id: UUID, sink: ChunkSink | None
+    ) -> None:
+        self._broadcaster = broadcaster
+        self._agent_id = agent_id
+        self._channel_id = channel_id
+        self._sink = sink
+        self._id = new_uuid()
+        self._index = 0
+
+    async def send(self, chunk: str) -> None:
+        await self._broadcaster.emit(
+            "messageStreamChunk",
+            {
+                "messageId": self._id,
+                "chunk": chunk,
+                "index": self._index,
+                "agentId": self._agent_id,
+                "channelId": self._channel_id,
+            },
+            room=self._channel_id,
+        )
+        if self._sink is not None:
+            await self._sink(self._id, chunk, self._index)
+        self._index += 1
+
+    async def finish(self, text: str) -> str:
+        """The id to store a reply under; the next reply streams under a new one."""
+        if self._index == 0:
+            for chunk in reply_chunks(text):
+                await self.send(chunk)
+        reply_id, self._id, self._index = self._id, new_uuid(), 0
+        return reply_id
+
+
 @dataclass(slots=True)
 class AgentTurn:
     """What one agent did with one central message."""
@@ -450,14 +493,17 @@ class AgentManager:
             ),
         )
         turn = AgentTurn(agent_id=agent_id, message_memory_id=memory_id, result=MessageResult("ignored", ""))
+        chunks = ReplyStream(
+            self.broadcaster, agent_id=agent_id, channel_id=message.channel_id, sink=on_chunk
+        )
 
         async def deliver(content: Content) -> None:
-            reply = await self._deliver(runtime, message, server_id, channel_type, content, on_chunk)
+            reply = await self._deliver(runtime, message, server_id, channel_type, content, chunks)
             if reply is not None:
                 turn.replies.append(reply)
 
         with anyio.fail_after(self.message_timeout_s):
-            turn.result = await runtime.messages.handle(memory, deliver)
+            turn.result = await runtime.messages.handle(memory, deliver, stream=chunks.send)
         self._record_run(agent_id, memory, turn.result)
         await self.broadcaster.emit(
             "messageComplete",
@@ -519,30 +565,14 @@ class AgentManager:
         server_id: UUID,
         channel_type: ChannelType,
         content: Content,
-        on_chunk: ChunkSink | None,
+        chunks: ReplyStream,
     ) -> CentralMessage | None:
         actions = [str(a).upper() for a in content.actions or []]
         text = content.text or ""
         if "IGNORE" in actions or not text.strip():
             return None
         agent_id = runtime.agent_id
-        reply_id = new_uuid()
-        # The runtime has no token stream yet: the reply is streamed in word chunks once it exists, so
-        # clients that render messageStreamChunk work the same as with ElizaOS.
-        for index, chunk in enumerate(reply_chunks(text)):
-            await self.broadcaster.emit(
-                "messageStreamChunk",
-                {
-                    "messageId": reply_id,
-                    "chunk": chunk,
-                    "index": index,
-                    "agentId": agent_id,
-                    "channelId": message.channel_id,
-                },
-                room=message.channel_id,
-            )
-            if on_chunk is not None:
-                await on_chunk(reply_id, chunk, index)
+        reply_id = await chunks.finish(text)
         attachments = [a.to_wire() for a in content.attachments] if content.attachments else None
         reply = await self.central.create_message(
             channel_id=message.channel_id,

@@ -524,14 +524,11 @@ def _scalar_id(rest: str) -> RequestId | None:
     for ch in rest:
         if ch.isdigit() or (ch == "-" and not digits):
             digits += ch
+        elif ch in ",} \t\r\n" and digits not in ("", "-"):
+            return int(digits)
         else:
-            if ch not in ",} \t\r\n":
-                return None
-            break
-    try:
-        return int(digits)
-    except ValueError:
-        return None
+            return None
+    return None  # truncated inside the number: it may have had more digits
 
 
 __all__ = [

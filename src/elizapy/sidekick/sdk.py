@@ -25,12 +25,15 @@ works in the Python runtime and, through the sidekick, in a TS agent.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any, TypeVar
+
+import anyio
 
 from ..errors import ConfigError
 from ..reasoning.schema import tool
@@ -41,6 +44,19 @@ from .wire import ActionSpec, EvaluatorSpec, Manifest, ProviderSpec, ServiceSpec
 
 _SERVICE_MARK = "__elizapy_sidekick_service__"
 T = TypeVar("T")
+
+
+def _off_the_loop(fn: AnyFn) -> AnyFn:
+    """A plain (sync) function runs in a worker thread, so it cannot stall the event loop that answers the
+    host's health checks and every other call; its signature and hints stay visible for the schema."""
+    if inspect.iscoroutinefunction(fn):
+        return fn
+
+    @functools.wraps(fn)
+    async def in_thread(*args: Any, **kwargs: Any) -> Any:
+        return await anyio.to_thread.run_sync(functools.partial(fn, *args, **kwargs), abandon_on_cancel=True)
+
+    return in_thread
 
 
 def action(
@@ -57,13 +73,13 @@ def action(
 
     The name defaults to the function name in upper case (the ElizaOS convention). The function returns a
     string (the result text), an :class:`~elizapy.types.ActionResult`, None, or any JSON-able value (text
-    and ``data.result``).
+    and ``data.result``). A plain ``def`` runs in a worker thread.
     """
 
     def wrap(f: AnyFn) -> Action:
         doc = inspect.getdoc(f) or ""
         built: Action = tool(
-            f,
+            _off_the_loop(f),
             name=name or f.__name__.upper(),
             description=description or doc.split("\n\n")[0],
             timeout_s=timeout_s,
@@ -86,7 +102,12 @@ def provider(
     position: int = 0,
 ) -> Any:
     """``@provider`` or ``@provider(...)``: ``(runtime, message, state) -> str | dict | ProviderResult``."""
-    wrap = _provider(name, description=description, dynamic=dynamic, private=private, position=position)
+    made = _provider(name, description=description, dynamic=dynamic, private=private, position=position)
+
+    def wrap(f: AnyFn) -> Provider:
+        built: Provider = made(_off_the_loop(f))
+        return built
+
     return wrap(fn) if fn is not None else wrap
 
 
@@ -99,7 +120,12 @@ def evaluator(
     validate: AnyFn | None = None,
 ) -> Any:
     """``@evaluator`` or ``@evaluator(...)``: runs after the TS agent replied; handler like an action's."""
-    wrap = _evaluator(name, description=description, always_run=always_run, validate=validate)
+    made = _evaluator(name, description=description, always_run=always_run, validate=validate)
+
+    def wrap(f: AnyFn) -> Evaluator:
+        built: Evaluator = made(_off_the_loop(f))
+        return built
+
     return wrap(fn) if fn is not None else wrap
 
 

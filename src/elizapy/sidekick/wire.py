@@ -15,7 +15,7 @@ from __future__ import annotations
 from enum import IntEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Strict, Tag, TypeAdapter
 from pydantic.alias_generators import to_camel
 
 from ..types import ActionResult, Content, Memory, State
@@ -25,7 +25,8 @@ SUPPORTED_VERSIONS: tuple[str, ...] = ("1.0",)
 DEFAULT_MAX_FRAME_BYTES = 4 * 1024 * 1024
 DEFAULT_MAX_IN_FLIGHT = 64
 
-RequestId = int | str
+RequestId = Annotated[int, Strict()] | Annotated[str, Strict()]
+"""Strict: a JSON ``true`` is not the id ``1``."""
 Params = dict[str, Any] | list[Any] | None
 
 
