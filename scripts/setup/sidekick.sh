@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# What the sidekick tests need beyond Python: Node >= 20 + npm, the plugin's npm packages (npm ci in
+# What the sidekick tests need beyond Python: Node >= 20.14 + npm, the plugin's npm packages (npm ci in
 # packages/plugin-python-sidekick: @elizaos/core, plugin-bootstrap and plugin-sql 1.7.2, TypeScript) and its
 # compiled dist/. Idempotent: npm ci runs only when the lockfile changed, tsc only when a source is newer
 # than the build.
@@ -12,9 +12,9 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   as_root apt-get update -qq
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq nodejs npm >/dev/null
 fi
-major="$(node -p 'process.versions.node.split(".")[0]')"
-if [ "$major" -lt 20 ]; then
-  echo "error: the sidekick plugin needs Node >= 20 (found $(node --version))" >&2
+# node --test --test-force-exit (the plugin's tests) needs 20.14 or newer
+if ! node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 14) ? 0 : 1)'; then
+  echo "error: the sidekick plugin needs Node >= 20.14 (found $(node --version))" >&2
   exit 1
 fi
 

@@ -30,6 +30,9 @@ def _mount_optional() -> None:
     from .cli_mcp import app as mcp_app  # imports the MCP SDK only when a command runs
 
     app.add_typer(mcp_app, name="mcp", help="Serve an agent as an MCP server.")
+    from .cli_sidekick import sidekick
+
+    app.command("sidekick")(sidekick)
     try:
         from .cli_models import app as models_app
     except ImportError:  # the local-model extra is optional

@@ -1,7 +1,8 @@
 """``elizapy start``: serve agents over the ElizaOS-compatible REST + Socket.IO API, with a web chat at ``/``.
 
 Settings are read here, at the edge: the process environment over ``.env``. ``SERVER_PORT`` (3000),
-``ELIZA_SERVER_AUTH_TOKEN`` (the API key for ``/api`` and Socket.IO), ``ELIZAPY_UI_DIR`` (a built web client
+``ELIZA_SERVER_AUTH_TOKEN`` (the API key for ``/api`` and Socket.IO), ``CORS_ORIGIN`` (comma-separated origins
+allowed cross-site, default ``*`` as in ElizaOS), ``ELIZAPY_UI_DIR`` (a built web client
 such as ``@elizaos/client``'s dist to serve instead of the built-in page), and the model settings
 (``MODEL_PROVIDER``, ``OPENAI_BASE_URL``…) of :func:`elizapy.models.factory.gateway_from_settings`.
 """
@@ -115,8 +116,12 @@ def start(
     path = db or data_dir(env) / "server.db"
     path.parent.mkdir(parents=True, exist_ok=True)
     dirs = tuple(dict.fromkeys([Path.cwd(), *(p.resolve().parent for p in character or [])]))
+    origins = tuple(o.strip() for o in env.get("CORS_ORIGIN", "*").split(",") if o.strip()) or ("*",)
     config = ServerConfig(
-        auth_token=env.get("ELIZA_SERVER_AUTH_TOKEN") or None, ui_dir=ui, character_dirs=dirs
+        auth_token=env.get("ELIZA_SERVER_AUTH_TOKEN") or None,
+        ui_dir=ui,
+        character_dirs=dirs,
+        cors_origins=origins,
     )
     server = create_server(models=gateway, db_path=path, characters=characters, config=config, env=env)
     bound = _port(port, env)

@@ -45,14 +45,17 @@ def sidekick(
     except (ConfigError, ImportError) as exc:
         typer.echo(f"error: cannot load sidekick module {module!r}: {type(exc).__name__}: {exc}", err=True)
         raise typer.Exit(code=2) from None
-    anyio.run(
-        lambda: serve_stdio(
-            app,
-            max_frame_bytes=max_frame_bytes,
-            max_in_flight=max_in_flight,
-            request_timeout_s=request_timeout,
+    try:
+        anyio.run(
+            lambda: serve_stdio(
+                app,
+                max_frame_bytes=max_frame_bytes,
+                max_in_flight=max_in_flight,
+                request_timeout_s=request_timeout,
+            )
         )
-    )
+    except KeyboardInterrupt:
+        raise typer.Exit(code=130) from None
 
 
 def main() -> None:

@@ -90,6 +90,10 @@ def tau2_command(
         judge = parse_user_model(judge_model) if judge_model else None
         if task_set not in ("tau2", "tau3"):
             raise ConfigError("--task-set must be tau2 or tau3")
+        from .bench.metrics import LEGS
+
+        if leg not in LEGS:
+            raise ConfigError(f"--leg must be one of: {', '.join(LEGS)}")
         metrics = None if no_metrics else MetricsStore(metrics_db)
         options = Tau2RunOptions(
             domain=domain,

@@ -205,6 +205,39 @@ def test_xml_reasoner_agent_extracts_arguments_and_continues_after_results(tmp_p
     assert rec["agent_runs"] == 2 and rec["tool_calls"] == 1
 
 
+def test_config_agent_and_llm_user_over_http(tmp_path: Path) -> None:
+    """The LLM path: an agent config file (OpenAI-compatible URL) and tau2's litellm user, both over HTTP."""
+    from elizapy.models import allow_model_requests
+    from tests.models.fake_openai import FakeOpenAIServer
+
+    server = FakeOpenAIServer()
+    fake = server.start()
+    try:
+        fake.reply("Please create a task called 'Important Meeting' for user_1.")  # the user simulator
+        fake.reply(tool_calls=[("c1", "create_task", {"user_id": "user_1", "title": "Important Meeting"})])
+        fake.reply("Done: task_2 'Important Meeting' is created.")  # the agent, after the tool result
+        fake.reply("Thanks! ###STOP###")  # the user simulator
+        config = tmp_path / "agent.json"
+        config.write_text(json.dumps({"name": "http-agent", "reasoner": "tools", "model_url": fake.base_url,
+                                      "model": "agent-model", "tool_calling": "native", "temperature": 0.0}))
+        from elizapy.bench.tau2.users import parse_user_model
+
+        with allow_model_requests():
+            s = _run("mock", str(config), tmp_path, task_ids=["create_task_1"],
+                     user=parse_user_model(f"{fake.base_url}/user-model"))
+        bodies = fake.bodies
+    finally:
+        server.stop()
+    assert s["per_task_rewards"] == {"create_task_1": [1.0]}, s
+    assert s["model_id"] == f"agent-model@{fake.base_url}"
+    assert [b["model"] for b in bodies] == ["user-model", "agent-model", "agent-model", "user-model"]
+    agent_first, agent_second = bodies[1], bodies[2]
+    assert "create_task" in {t["function"]["name"] for t in agent_first["tools"]}
+    assert agent_first["temperature"] == 0.0
+    echoed = [m for m in agent_second["messages"] if m["role"] == "tool"]
+    assert len(echoed) == 1 and echoed[0]["tool_call_id"] == "c1" and "task_2" in echoed[0]["content"]
+
+
 # --- results, resume, trials --------------------------------------------------------------------------------
 
 

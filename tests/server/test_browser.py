@@ -31,7 +31,7 @@ def test_official_web_client_lists_agents_and_chats(start_server: ServerFactory,
         timeout=120,
     )
     assert "failure" not in out, out
-    assert out["listedAgent"] and out["sawReply"] and out["sawOwnMessage"]
+    assert out["listedAgent"] and out["joined"] and out["sawReply"] and out["sawOwnMessage"]
     assert "/chat/" in out["url"]
     assert out["pageErrors"] == [] and out["failedApiCalls"] == [], out
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -178,7 +178,7 @@ async def test_version_negotiation_and_initialize_ordering() -> None:
         with anyio.fail_after(5):
             with pytest.raises(RpcError) as err:
                 await client.dispatcher.request("action/invoke", {})
-            assert err.value.code in (ErrorCode.NOT_INITIALIZED, ErrorCode.INVALID_PARAMS)
+            assert err.value.code == ErrorCode.NOT_INITIALIZED
             with pytest.raises(RpcError) as err:
                 await client.dispatcher.request(
                     "provider/get",
@@ -362,3 +362,24 @@ async def test_ping_reports_uptime_and_load() -> None:
         with anyio.fail_after(5):
             pong = await conn.client.ping()
     assert pong.uptime_s >= 0 and pong.in_flight == 1
+
+
+async def test_loosely_typed_message_fields_from_ts_are_dropped_not_fatal() -> None:
+    async with connect(app()) as conn:
+        message = conn.message("hello").to_wire()
+        message["content"]["channelType"] = "CUSTOM_CONNECTOR_TYPE"
+        message["content"]["attachments"] = [{"title": "no id, no url"}]
+        params = {
+            "invocation": "i",
+            "name": "GREET",
+            "message": message,
+            "options": {"parameters": {"name": "Di"}},
+        }
+        with anyio.fail_after(5):
+            raw = await conn.dispatcher.request("action/invoke", params)
+            assert raw["result"]["text"] == "greeted Di"
+            del message["roomId"]
+            with pytest.raises(RpcError) as err:
+                await conn.dispatcher.request("action/invoke", params)
+    assert err.value.code == ErrorCode.INVALID_PARAMS
+    assert err.value.message == "invalid params for action/invoke: message.roomId: Field required"

@@ -224,6 +224,9 @@ export class SidekickSupervisor {
       cwd: this.opts.cwd,
       env: this.opts.env ?? process.env,
       stdio: ['pipe', 'pipe', 'pipe'],
+      // its own process group: a terminal's Ctrl-C reaches node, which then stops the sidekick in order;
+      // if node dies instead, the sidekick sees end-of-input on stdin and exits by itself
+      detached: true,
     });
     this.child = child;
     const conn = new RpcConnection((frame) => child.stdin?.write(`${frame}\n`), this.opts.handler, {

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { sidekickSettings } from './helpers.mjs';
+import { sidekickSettings, within } from './helpers.mjs';
 
 const { LineDecoder, RpcConnection, RpcError, ErrorCode, sniffHead, parseCommand, readConfig, default: plugin } =
   await import('../dist/index.js');
@@ -196,5 +196,52 @@ describe('configuration and start-up', () => {
   it('fails init clearly when the command does not exist', async () => {
     const runtime = fakeRuntime({ PYTHON_SIDEKICK_MODULE: 'm', PYTHON_SIDEKICK_COMMAND: '/nonexistent/python-sidekick' });
     await assert.rejects(plugin.init({}, runtime), /could not start the Python sidekick .*ENOENT/);
+  });
+});
+
+describe('SidekickSupervisor', () => {
+  it('restarts with exponential backoff while restarts fail, then recovers', async () => {
+    const { SidekickSupervisor } = await import('../dist/index.js');
+    const fs = await import('node:fs');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const marker = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'fake-sidekick-')), 'fail');
+    const supervisor = new SidekickSupervisor({
+      command: [process.execPath, new URL('./fixtures/fake-sidekick.mjs', import.meta.url).pathname],
+      env: { ...process.env, FAKE_SIDEKICK_FAIL: marker },
+      agent: { id: 'a', name: 'A', character: {} },
+      handler: { onRequest: async () => ({}), onNotification: () => undefined },
+      logger: { debug() {}, info() {}, warn() {}, error() {} },
+      backoffInitialMs: 40,
+      healthIntervalMs: 0,
+    });
+    try {
+      await supervisor.start();
+      const attempts = [];
+      const recovered = new Promise((resolve) => {
+        supervisor.onStateChange((state) => {
+          if (state === 'starting') {
+            attempts.push(performance.now());
+            if (attempts.length === 4) fs.rmSync(marker); // the 4th attempt will succeed
+          }
+          if (state === 'ready') resolve();
+        });
+      });
+      fs.writeFileSync(marker, '');
+      const killedAt = performance.now();
+      supervisor.kill('SIGKILL');
+      await supervisor.waitFor('restarting', 5_000);
+      assert.match(supervisor.unavailable().message, /is down \(killed by SIGKILL at .*\); restart attempt 1 in \d+ ms/);
+      await within(recovered, 10_000, 'recovery');
+      const gaps = attempts.map((t, i) => t - (i === 0 ? killedAt : attempts[i - 1]));
+      // 40, 80, 160, 320 ms after each failure (plus the time the failed start took)
+      assert.ok(gaps[0] >= 35 && gaps[1] >= 75 && gaps[2] >= 155 && gaps[3] >= 315, JSON.stringify(gaps));
+      assert.equal(supervisor.restarts, 4);
+      assert.equal((await supervisor.ping()).inFlight, 1);
+    } finally {
+      await supervisor.stop();
+    }
+    assert.equal(supervisor.state, 'stopped');
+    await assert.rejects(supervisor.call('$/ping', {}), /has been stopped/);
   });
 });

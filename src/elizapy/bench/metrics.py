@@ -419,6 +419,11 @@ class TimedProvider:
     async def embed(self, model_type: ModelType, texts: Sequence[str]) -> list[list[float]]:
         return await self.inner.embed(model_type, texts)
 
+    async def aclose(self) -> None:
+        close = getattr(self.inner, "aclose", None)
+        if close is not None:
+            await close()
+
     def __getattr__(self, item: str) -> Any:
         return getattr(self.inner, item)
 

@@ -54,9 +54,17 @@ class InvalidParams(RpcError):
     """Params that do not match the method's schema (raised by a typed peer while decoding)."""
 
     def __init__(self, method: str, exc: ValidationError) -> None:
-        problems = [{"loc": ".".join(str(p) for p in e["loc"]), "msg": e["msg"]} for e in exc.errors()[:10]]
+        problems = [{"loc": _where(method, e["loc"]), "msg": e["msg"]} for e in exc.errors()[:10]]
         summary = "; ".join(f"{p['loc'] or 'params'}: {p['msg']}" for p in problems[:3])
         super().__init__(ErrorCode.INVALID_PARAMS, f"invalid params for {method}: {summary}", problems)
+
+
+def _where(method: str, loc: tuple[int | str, ...]) -> str:
+    """``message.roomId`` rather than ``action/invoke.params.message.roomId`` (the union tag and wrapper)."""
+    parts = list(loc)
+    while parts and parts[0] in (method, "params"):
+        parts.pop(0)
+    return ".".join(str(p) for p in parts)
 
 
 class MethodNotFound(RpcError):
@@ -391,7 +399,7 @@ class Dispatcher:
                     scope.deadline = anyio.current_time() + self.handler_timeout_s
                 result = await self.handler.handle_request(req.method, req.params, ctx)
             if scope.cancelled_caught:
-                if scope.cancel_called and self.handler_timeout_s is not None and _past(scope.deadline):
+                if self.handler_timeout_s is not None and _past(scope.deadline):
                     error = RpcErrorObject(
                         code=ErrorCode.REQUEST_TIMEOUT,
                         message=f"{req.method} timed out after {self.handler_timeout_s:g}s",

@@ -106,12 +106,12 @@ class SidekickServer:
     async def handle_request(self, method: str, params: Params, ctx: RequestContext) -> Any:
         if method not in HOST_METHODS:
             raise MethodNotFound(method)
+        if self.agent is None and method not in ("initialize", "$/ping"):
+            raise RpcError(ErrorCode.NOT_INITIALIZED, f"{method} before initialize")
         try:
             call = HOST_CALL.validate_python({"method": method, "params": {} if params is None else params})
         except ValidationError as exc:
             raise InvalidParams(method, exc) from None
-        if self.agent is None and not isinstance(call, InitializeCall | PingCall):
-            raise RpcError(ErrorCode.NOT_INITIALIZED, f"{method} before initialize")
         match call:
             case InitializeCall(params=p):
                 return self._initialize(p).dump()

@@ -12,10 +12,22 @@ Params and results are camelCase on the wire and tolerate unknown keys (a newer 
 
 from __future__ import annotations
 
+import logging
 from enum import IntEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Strict, Tag, TypeAdapter
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Strict,
+    Tag,
+    TypeAdapter,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+)
 from pydantic.alias_generators import to_camel
 
 from ..types import ActionResult, Content, Memory, State
@@ -182,12 +194,41 @@ class Manifest(WireParams):
     """Whether ``delegate/run`` is served."""
 
 
+def _lenient_memory(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    """TS connectors put loosely typed optional fields in messages (a custom ``channelType``, attachments
+    without a url): such a field is dropped, with a warning, instead of failing the whole call. Required
+    fields (``entityId``, ``roomId``, ``content``) still must be right."""
+    try:
+        return handler(value)
+    except ValidationError as exc:
+        if not isinstance(value, dict):
+            raise
+        cleaned = dict(value)
+        dropped: list[str] = []
+        for err in exc.errors():
+            loc = err["loc"]
+            part = cleaned.get(str(loc[0])) if loc else None
+            if len(loc) >= 2 and loc[0] in ("content", "metadata") and isinstance(part, dict):
+                cleaned[str(loc[0])] = {k: v for k, v in part.items() if k != loc[1]}
+                dropped.append(f"{loc[0]}.{loc[1]}")
+        if not dropped:
+            raise
+        logging.getLogger("elizapy.sidekick").warning(
+            "message fields of an unexpected shape dropped: %s", dropped
+        )
+        return handler(cleaned)
+
+
+WireMemory = Annotated[Memory, WrapValidator(_lenient_memory)]
+"""A TS ``Memory`` as received: tolerant of malformed optional fields."""
+
+
 class InvocationParams(WireParams):
     """What every component call carries: the host-chosen invocation id and the TS message and state."""
 
     invocation: str
     """Names this call for the reverse channel (callbacks, TS actions) while it runs."""
-    message: Memory
+    message: WireMemory
     state: State = Field(default_factory=State)
 
 
@@ -233,7 +274,7 @@ class ValidateResult(WireParams):
 class ActionInvokeParams(InvocationParams):
     name: str
     options: ActionOptionsWire = Field(default_factory=ActionOptionsWire)
-    responses: list[Memory] = Field(default_factory=list)
+    responses: list[WireMemory] = Field(default_factory=list)
     streaming: bool = False
     """True when the host forwards ``callback/chunk`` notifications to a live stream."""
 
@@ -259,7 +300,7 @@ class EvaluatorValidateParams(InvocationParams):
 class EvaluatorInvokeParams(InvocationParams):
     name: str
     did_respond: bool = False
-    responses: list[Memory] = Field(default_factory=list)
+    responses: list[WireMemory] = Field(default_factory=list)
 
 
 class ServiceParams(WireParams):

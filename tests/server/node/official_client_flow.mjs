@@ -22,18 +22,35 @@ try {
       out.failedApiCalls.push(`${r.status()} ${r.request().method()} ${r.url().slice(baseUrl.length)}`);
     }
   });
+  // The reply reaches the page only once the client's socket has joined the channel: note the server's
+  // channel_joined, whether it arrives over the WebSocket or a long-polling response.
+  let markJoined;
+  const joined = new Promise((resolve) => { markJoined = resolve; });
+  page.on("websocket", (ws) => ws.on("framereceived", (f) => {
+    if (String(f.payload).includes("channel_joined")) markJoined();
+  }));
+  page.on("response", async (r) => {
+    if (r.url().includes("/socket.io/") && r.request().method() === "GET") {
+      try { if ((await r.text()).includes("channel_joined")) markJoined(); } catch { /* body gone */ }
+    }
+  });
   // Skip the product tour; everything else is the client as published.
   await page.addInitScript(() => localStorage.setItem("eliza-onboarding-completed", "true"));
   await page.goto(baseUrl, { waitUntil: "domcontentloaded" });
-  await page.getByText(agentName, { exact: true }).first().waitFor({ timeout: 20000 });
+  await page.getByText(agentName, { exact: true }).first().waitFor({ timeout: 45000 });
   out.listedAgent = true;
   await page.getByRole("button", { name: "New Chat" }).first().click();
   const input = page.locator('[data-testid="chat-input"]');
-  await input.waitFor({ timeout: 20000 });
-  await page.getByText("Connected", { exact: true }).first().waitFor({ timeout: 20000 });
+  await input.waitFor({ timeout: 45000 });
+  await page.getByText("Connected", { exact: true }).first().waitFor({ timeout: 45000 });
+  let timer;
+  await Promise.race([joined, new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error("the client's socket never joined the channel")), 45000);
+  })]).finally(() => clearTimeout(timer));
+  out.joined = true;
   await input.fill(text);
   await input.press("Enter");
-  await page.getByText(expected, { exact: true }).first().waitFor({ timeout: 20000 });
+  await page.getByText(expected, { exact: true }).first().waitFor({ timeout: 45000 });
   out.sawReply = true;
   out.sawOwnMessage = (await page.getByText(text, { exact: true }).count()) > 0;
   out.url = page.url();

@@ -29,7 +29,7 @@ if (args[0] === "--refused") {
   const userId = randomUUID();
   const out = { errors: [], broadcasts: [] };
   const socket = io(baseUrl, { auth: { entityId: userId }, reconnection: false });
-  const timer = setTimeout(() => { out.timedOut = true; finish(out, socket); }, 20000);
+  const timer = setTimeout(() => { out.timedOut = true; finish(out, socket); }, 45000);
   const channelId = randomUUID();
   const valid = { senderId: userId, senderName: "H", message: "please say survived", channelId,
                   messageServerId: SERVER_ID, metadata: { channelType: "DM", isDm: true, targetUserId: agentId } };
@@ -58,7 +58,7 @@ if (args[0] === "--refused") {
   const userId = randomUUID();
   const headers = { "Content-Type": "application/json", ...(apiKey ? { "X-API-KEY": apiKey } : {}) };
   const out = { userId, events: [] };
-  const timer = setTimeout(() => { out.timedOut = true; finish(out, socket); }, 20000);
+  const timer = setTimeout(() => { out.timedOut = true; finish(out, socket); }, 45000);
 
   // A group channel with the user and the agent, as the GUI creates one.
   const created = await fetch(`${baseUrl}/api/messaging/channels`, {

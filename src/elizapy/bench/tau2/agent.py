@@ -8,10 +8,13 @@ through an anyio blocking portal) and returns the runtime's next move: a batch o
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+from collections.abc import Sequence
 from typing import Any
 
 from anyio.from_thread import BlockingPortal
 
+from ...models.base import TextRequest, TextResult
 from ...models.gateway import ModelGateway
 from ...reasoning.tools import LoopLimits
 from ...reasoning.xml import XmlReasoner
@@ -19,6 +22,7 @@ from ...runtime.plugin import Plugin
 from ...runtime.reasoner import Reasoner
 from ...runtime.runtime import AgentRuntime
 from ...store.sqlite import SqliteStore
+from ...types import ModelType
 from .agents import AgentSpec, OraclePlan, null_model, oracle_model
 from .env import load_tau2
 from .plugin import BatchingToolLoopReasoner, ToolDef, tau2_plugin
@@ -78,7 +82,7 @@ def make_provider(spec: AgentSpec, plan: OraclePlan | None) -> Any:
 
     key = os.environ.get(spec.api_key_env) if spec.api_key_env else None
     assert spec.model_url and spec.model
-    return OpenAICompatProvider(
+    provider = OpenAICompatProvider(
         api_key=key,
         base_url=spec.model_url,
         small_model=spec.model,
@@ -87,6 +91,39 @@ def make_provider(spec: AgentSpec, plan: OraclePlan | None) -> Any:
         timeout_s=600.0,
         name=f"tau2-agent:{spec.name}",
     )
+    return provider if spec.temperature is None else FixedTemperature(provider, spec.temperature)
+
+
+class FixedTemperature:
+    """Sends the agent config's temperature with every request that does not set one."""
+
+    def __init__(self, inner: Any, temperature: float) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.temperature = temperature
+
+    @property
+    def model_types(self) -> frozenset[ModelType]:
+        return frozenset(self.inner.model_types)
+
+    @property
+    def native_tools(self) -> bool:
+        return bool(self.inner.native_tools)
+
+    async def generate(self, model_type: ModelType, request: TextRequest) -> TextResult:
+        if request.temperature is None:
+            request = dataclasses.replace(request, temperature=self.temperature)
+        result: TextResult = await self.inner.generate(model_type, request)
+        return result
+
+    async def embed(self, model_type: ModelType, texts: Sequence[str]) -> list[list[float]]:
+        out: list[list[float]] = await self.inner.embed(model_type, texts)
+        return out
+
+    async def aclose(self) -> None:
+        close = getattr(self.inner, "aclose", None)
+        if close is not None:
+            await close()
 
 
 class ElizaTau2Agent(LocalAgent):  # type: ignore[misc]
@@ -202,3 +239,7 @@ class ElizaTau2Agent(LocalAgent):  # type: ignore[misc]
     async def _close(self) -> None:
         await self.runtime.stop()
         await self.runtime.store.close()
+        close = getattr(self.provider, "aclose", None)
+        if close is not None:
+            with contextlib.suppress(Exception):
+                await close()
