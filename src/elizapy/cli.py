@@ -33,6 +33,9 @@ def _mount_optional() -> None:
     from .cli_sidekick import sidekick
 
     app.command("sidekick")(sidekick)
+    from .cli_server import start
+
+    app.command()(start)
     try:
         from .cli_models import app as models_app
     except ImportError:  # the local-model extra is optional

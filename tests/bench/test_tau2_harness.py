@@ -32,6 +32,9 @@ from elizapy.models.base import ToolCall
 from elizapy.models.testing import FunctionModel
 from elizapy.types import ModelType
 
+# litellm (tau2's user simulator) builds pydantic models lazily; their import-time warnings are not ours.
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
+
 AIRLINE_SUBSET = ["0", "3", "7", "9", "10"]
 RETAIL_SUBSET = ["0", "10", "12", "25", "50", "105"]
 
@@ -207,8 +210,9 @@ def test_xml_reasoner_agent_extracts_arguments_and_continues_after_results(tmp_p
 
 def test_config_agent_and_llm_user_over_http(tmp_path: Path) -> None:
     """The LLM path: an agent config file (OpenAI-compatible URL) and tau2's litellm user, both over HTTP."""
-    from elizapy.models import allow_model_requests
     from tests.models.fake_openai import FakeOpenAIServer
+
+    from elizapy.models import allow_model_requests
 
     server = FakeOpenAIServer()
     fake = server.start()
@@ -218,13 +222,28 @@ def test_config_agent_and_llm_user_over_http(tmp_path: Path) -> None:
         fake.reply("Done: task_2 'Important Meeting' is created.")  # the agent, after the tool result
         fake.reply("Thanks! ###STOP###")  # the user simulator
         config = tmp_path / "agent.json"
-        config.write_text(json.dumps({"name": "http-agent", "reasoner": "tools", "model_url": fake.base_url,
-                                      "model": "agent-model", "tool_calling": "native", "temperature": 0.0}))
+        config.write_text(
+            json.dumps(
+                {
+                    "name": "http-agent",
+                    "reasoner": "tools",
+                    "model_url": fake.base_url,
+                    "model": "agent-model",
+                    "tool_calling": "native",
+                    "temperature": 0.0,
+                }
+            )
+        )
         from elizapy.bench.tau2.users import parse_user_model
 
         with allow_model_requests():
-            s = _run("mock", str(config), tmp_path, task_ids=["create_task_1"],
-                     user=parse_user_model(f"{fake.base_url}/user-model"))
+            s = _run(
+                "mock",
+                str(config),
+                tmp_path,
+                task_ids=["create_task_1"],
+                user=parse_user_model(f"{fake.base_url}/user-model"),
+            )
         bodies = fake.bodies
     finally:
         server.stop()

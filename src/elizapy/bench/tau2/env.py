@@ -14,6 +14,7 @@ import importlib
 import io
 import json
 import os
+import warnings
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -54,7 +55,12 @@ def load_tau2() -> Any:
     """Import tau2 (registry, orchestrator, evaluator) once, quietly; returns the ``tau2.registry`` module."""
     _quiet_env()
     try:
-        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        with (
+            contextlib.redirect_stdout(io.StringIO()),
+            contextlib.redirect_stderr(io.StringIO()),
+            warnings.catch_warnings(),
+        ):
+            warnings.simplefilter("ignore")  # litellm's pydantic models warn at import time
             for name in ("tau2.evaluator.evaluator", "tau2.orchestrator.orchestrator"):
                 importlib.import_module(name)
             registry_module = importlib.import_module("tau2.registry")
