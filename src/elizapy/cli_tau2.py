@@ -116,7 +116,11 @@ def tau2_command(
     except (ConfigError, ElizaError) as exc:
         _fail(str(exc))
         return
-    summary = _run_with_progress(run, quiet=False)
+    try:
+        summary = _run_with_progress(run, quiet=False)
+    except (ConfigError, ElizaError) as exc:  # e.g. --resume of a run made with another agent
+        _fail(str(exc))
+        return
     if metrics is not None:
         metrics.close()
     if as_json:

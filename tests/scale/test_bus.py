@@ -6,41 +6,39 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
 import pytest
 
-from elizapy.errors import ConfigError
+from elizapy.errors import ConfigError, RunError
 from elizapy.scale import BusConfig, BusReply, BusRequest, Gateway, Worker, shard_of
 from elizapy.store.postgres import PostgresStore
 from elizapy.types import Content, Memory, new_uuid, now_ms
 
-from .conftest import ECHO, request, room_id
+from .conftest import ECHO, eventually, request, room_id
 from .echo import REPLY, Hook, factory
-
-
-async def eventually(condition: Callable[[], Awaitable[bool]], *, timeout_s: float = 15.0) -> None:
-    """Poll external state (Redis keys, worker ownership) until ``condition`` holds, within a deadline."""
-    with anyio.fail_after(timeout_s):
-        while not await condition():
-            await anyio.sleep(0.02)
 
 
 @asynccontextmanager
 async def running(redis: Any, postgres_url: str, config: BusConfig, *, name: str,
                   hook: Hook | None = None) -> AsyncIterator[Worker]:
     """An in-process worker with its own store connection pool; stopped gracefully on exit."""
-    worker = Worker(redis, PostgresStore(postgres_url, max_size=4), factory(hook), config=config, name=name)
-    async with anyio.create_task_group() as tg:
+    store = PostgresStore(postgres_url, max_size=4)
+    worker = Worker(redis, store, factory(hook), config=config, name=name)
+    try:
+        async with anyio.create_task_group() as tg:
+            with anyio.fail_after(20):
+                await tg.start(worker.run)
+            try:
+                yield worker
+            finally:
+                worker.stop()
+    finally:
         with anyio.fail_after(20):
-            await tg.start(worker.run)
-        try:
-            yield worker
-        finally:
-            worker.stop()
+            await store.close()
 
 
 async def replies_on_stream(redis: Any, config: BusConfig) -> list[BusReply]:
@@ -285,8 +283,9 @@ async def test_graceful_stop_finishes_in_flight_work_and_leaves(redis: Any, conf
         await release.wait()
 
     message, connection = request("h", 1)
-    worker = Worker(redis, PostgresStore(postgres_url), factory(hold), config=config, name="w1")
-    async with Gateway(redis, config=config) as bus, anyio.create_task_group() as tg:
+    worker_store = PostgresStore(postgres_url)
+    worker = Worker(redis, worker_store, factory(hold), config=config, name="w1")
+    async with worker_store, Gateway(redis, config=config) as bus, anyio.create_task_group() as tg:
         await tg.start(worker.run)
         ticket = await bus.submit(message, connection=connection)
         with anyio.fail_after(20):
@@ -316,6 +315,19 @@ async def test_shards_rebalance_when_workers_come_and_go(redis: Any, config: Bus
                         assert (await bus.request(message, connection=connection)).status == "responded"
             assert {r.worker for r in await replies_on_stream(redis, config)} == {"w1", "w2"}
         await eventually(lambda: _true(w1.shards == [0, 1, 2, 3]))
+
+
+async def test_acknowledged_entries_are_trimmed(redis: Any, store: PostgresStore, postgres_url: str) -> None:
+    config = BusConfig(prefix="t" + new_uuid()[:8], shards=1, lease_ttl_s=1.5, block_ms=200, trim_every=10)
+    async with running(redis, postgres_url, config, name="w1"), Gateway(redis, config=config) as bus:
+        tickets = []
+        for n in range(1, 31):
+            message, connection = request("t", n)
+            tickets.append(await bus.submit(message, connection=connection))
+        with anyio.fail_after(30):
+            texts = [(await t.result()).text for t in tickets]
+    assert texts == [f"ACK r=t n={n} prev={n - 1}" for n in range(1, 31)]
+    assert await redis.xlen(config.stream(0)) < 30
 
 
 async def test_unknown_agent_and_undecodable_entries_get_error_replies(redis: Any, config: BusConfig,
@@ -348,6 +360,18 @@ async def test_a_message_that_keeps_killing_workers_is_given_up(redis: Any, conf
             reply = await bus.request(message, connection=connection)
     assert reply.status == "error" and "gave up" in (reply.error or "")
     assert await store.memories.get(message.id or "") is None  # never run
+
+
+async def test_tickets_time_out_and_fail_fast_when_the_gateway_stops(redis: Any, config: BusConfig) -> None:
+    async with Gateway(redis, config=config) as bus:  # no worker runs
+        first, connection = request("z", 1)
+        with pytest.raises(TimeoutError):
+            await bus.request(first, connection=connection, timeout_s=0.3)
+        assert bus.waiting == 0
+        second, connection = request("z", 2)
+        ticket = await bus.submit(second, connection=connection)
+    with anyio.fail_after(5), pytest.raises(RunError, match="stopped"):
+        await ticket.result(timeout_s=None)
 
 
 async def test_a_different_shard_count_is_refused(redis: Any, config: BusConfig) -> None:

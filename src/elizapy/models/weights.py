@@ -691,18 +691,26 @@ def prepare(name: str, cache_dir: str | os.PathLike[str] | None = None, *, verif
     return PrepareReport(name, dest, "rebuilt" if existed else "built")
 
 
-def remove(name: str, cache_dir: str | os.PathLike[str] | None = None, *, wheels: bool = False) -> None:
-    """Delete a prepared model (and optionally its cached wheels)."""
+def remove(name: str, cache_dir: str | os.PathLike[str] | None = None, *, model: bool = True,
+           wheels: bool = False) -> int:
+    """Delete a prepared model and/or its cached wheels; returns the bytes freed.
+
+    Dropping only the wheels halves the disk used; a damaged model then needs the network to rebuild.
+    """
     spec = get_spec(name)
     root = resolve_cache_dir(cache_dir)
-    dest = root / "models" / spec.filename
-    dest.unlink(missing_ok=True)
-    sidecar_path(dest).unlink(missing_ok=True)
+    freed = 0
+    doomed: list[Path] = []
+    if model:
+        dest = root / "models" / spec.filename
+        doomed += [dest, sidecar_path(dest)]
     if wheels:
-        for m in spec.members:
-            w = find_wheel(m.package, m.version, root / "wheels")
-            if w is not None:
-                w.unlink(missing_ok=True)
+        doomed += [w for m in spec.members if (w := find_wheel(m.package, m.version, root / "wheels"))]
+    for path in dict.fromkeys(doomed):
+        with contextlib.suppress(FileNotFoundError):
+            freed += path.stat().st_size
+            path.unlink()
+    return freed
 
 
 def disk_usage(name: str, cache_dir: str | os.PathLike[str] | None = None) -> tuple[int, int]:

@@ -6,6 +6,7 @@ The scripts make the steps that must not be split atomic (Redis runs a script wi
   reply to the replies stream unless this message id was answered already, remembers that it was, and
   acknowledges the request entry. A message is therefore either pending (not published) or acknowledged
   (published exactly once); a crash between the two cannot happen.
+- ``ACK`` acknowledges, under the same lease check, an entry whose message was answered already.
 - ``RENEW`` (KEYS: leases; ARGV: ttl ms, then one token per lease) / ``RELEASE`` touch a lease only while
   it still holds the token of this worker's acquisition.
 - ``HEARTBEAT`` records the worker in the live-worker set by Redis's clock and forgets stale ones.
@@ -35,6 +36,15 @@ return {1, reply_id}
 """
 """KEYS: lease, done, replies, request stream. ARGV: token, group, entry id, message id, reply json,
 done ttl ms, replies maxlen. Returns {1, reply entry id} or {0, nil} when the lease is not ours."""
+
+ACK = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  return 0
+end
+return redis.call('XACK', KEYS[2], ARGV[2], ARGV[3]) + 1
+"""
+"""KEYS: lease, request stream. ARGV: token, group, entry id. Acknowledges without publishing (a message
+answered already); returns 0 when the lease is not ours."""
 
 RENEW = """
 local kept = {}
@@ -68,6 +78,7 @@ return redis.call('ZCARD', KEYS[1])
 class Scripts:
     def __init__(self, redis: Redis) -> None:
         self.publish_ack = redis.register_script(PUBLISH_ACK)
+        self.ack = redis.register_script(ACK)
         self.renew = redis.register_script(RENEW)
         self.release = redis.register_script(RELEASE)
         self.heartbeat = redis.register_script(HEARTBEAT)

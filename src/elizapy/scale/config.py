@@ -30,6 +30,8 @@ class BusConfig:
     """Entries of one shard read but not yet finished (bounded read-ahead)."""
     max_in_flight: int = 32
     """Messages one worker runs at once across its shards (different rooms only)."""
+    trim_every: int = 256
+    """A shard's holder drops acknowledged entries from its stream after this many messages."""
     replies_maxlen: int = 100_000
     """Approximate cap of the replies stream (oldest trimmed first)."""
     done_ttl_s: float = 24 * 3600

@@ -24,7 +24,7 @@ from anyio.streams.memory import MemoryObjectSendStream
 from pydantic import ValidationError
 from redis.asyncio import Redis
 
-from ..errors import ConfigError
+from ..errors import ConfigError, RunError
 from ..types import Memory, new_uuid, now_ms
 from ._redis import check_client, ensure_layout, entries_of
 from .config import BusConfig
@@ -51,10 +51,12 @@ class Ticket:
 
     async def result(self, timeout_s: float | None = 60.0) -> BusReply:
         """The reply; raises ``TimeoutError`` when none came in time (the message may still be answered
-        later: calling ``gateway.reply(message_id)`` then finds it)."""
+        later: ``gateway.reply(message_id)`` then finds it), ``RunError`` when the gateway stopped first."""
         try:
             with anyio.move_on_after(math.inf if timeout_s is None else timeout_s):
                 await self._waiter.event.wait()
+            if self._waiter.reply is None and self._gateway.closed:
+                raise RunError(f"the gateway stopped before message {self.message_id} was answered")
             if self._waiter.reply is None:
                 # A reply that the reader missed (trimmed, or published before this gateway started).
                 self._waiter.reply = await self._gateway.reply(self.message_id)
@@ -83,6 +85,7 @@ class Gateway:
         self._tg: TaskGroup | None = None
         self._started = anyio.Event()
         self._last_id = "0-0"
+        self.closed = False
 
     async def __aenter__(self) -> Gateway:
         await ensure_layout(self.redis, self.config)
@@ -99,6 +102,9 @@ class Gateway:
         if tg is None:
             return None
         tg.cancel_scope.cancel()
+        self.closed = True
+        for waiter in self._waiters.values():  # waiting tickets learn at once that no reply will come
+            waiter.event.set()
         for stream in list(self._subscribers):
             stream.close()
         return await tg.__aexit__(exc_type, exc, tb)

@@ -25,7 +25,8 @@ Idempotence (at-least-once delivery, exactly one reply)
     after the pipeline finished) gives the reply to publish; a stored message with the agent's reply to it
     gives it too; a stored message without a reply is an interrupted run, which is removed and run again
     (its model calls repeat; a reply was never stored, so none is duplicated). A message id answered
-    before (a client's retry) is recognised by the ``done`` record and gets the first reply.
+    before (a client's retry) is recognised by the ``done`` record: its entry is only acknowledged, and the
+    gateway hands the first reply to the new ticket.
 """
 
 from __future__ import annotations
@@ -132,6 +133,8 @@ class Worker:
         self._scripts = Scripts(redis)
         self._shards: dict[int, _Shard] = {}
         self._agents: dict[str, _Agent] = {}
+        self._retired: list[AgentRuntime] = []
+        """Replaced runtimes: lanes may still be using them, so they are stopped when the worker stops."""
         self._agent_locks: dict[str, anyio.Lock] = {}
         self._limiter: anyio.CapacityLimiter | None = None
         self._stopping: anyio.Event | None = None  # made in run(): anyio primitives need a running loop
@@ -191,12 +194,13 @@ class Worker:
             await self.redis.zrem(self.config.workers, self.name)
         except Exception as exc:
             log.warning("leaving the bus cleanly failed (leases will expire): %r", exc)
-        for agent in self._agents.values():
+        for runtime in [*(agent.runtime for agent in self._agents.values()), *self._retired]:
             try:
-                await agent.runtime.stop()
+                await runtime.stop()
             except Exception as exc:
-                log.warning("stopping agent %s failed: %r", agent.runtime.agent_id, exc)
+                log.warning("stopping agent %s failed: %r", runtime.agent_id, exc)
         self._agents.clear()
+        self._retired.clear()
 
     # --- shard ownership -------------------------------------------------------------------------------
 
@@ -244,7 +248,7 @@ class Worker:
         # Start at a worker-specific offset so workers do not all race for shard 0 first.
         offset = int.from_bytes(self.name.encode()[-4:].rjust(4, b"\0"), "big") % self.config.shards
         for step in range(self.config.shards):
-            if wanted <= 0:
+            if wanted <= 0 or self._stop_requested:
                 return
             index = (offset + step) % self.config.shards
             if index in self._shards:
@@ -290,7 +294,8 @@ class Worker:
                                    lambda entry: self._process(shard, entry))
                     await self._claim_pending(shard, lanes)
                     await self._read_shard(shard, lanes)
-                # Drained: everything read has finished, nothing of ours is pending.
+                # Drained: everything queued has finished; what was read but never queued stays pending
+                # for the next holder, which claims it before reading anything newer.
                 await self._scripts.release(keys=[self.config.lease(shard.index)], args=[shard.token])
         except Exception as exc:
             log.exception("shard %d failed: %r; giving it up", shard.index, exc)
@@ -328,7 +333,7 @@ class Worker:
                 for entry_id, fields in entries_of(response):
                     await lanes.put(Entry(entry_id, fields))
             shard.read_scope = None
-            if shard.processed >= 256:
+            if shard.processed >= self.config.trim_every:
                 shard.processed = 0
                 await self._trim(shard.index)
 
@@ -338,7 +343,7 @@ class Worker:
         start = "0-0"
         while True:
             answer = await self.redis.xautoclaim(stream, self.config.group, self.name, min_idle_time=0,
-                                                      start_id=start, count=100)
+                                                 start_id=start, count=100)
             start, claimed = str(answer[0]), answer[1]
             deleted = answer[2] if len(answer) > 2 else []
             if deleted:  # trimmed while pending: nothing left to run
@@ -353,8 +358,7 @@ class Worker:
                 return
 
     async def _delivery_counts(self, stream: str, first: str, last: str) -> dict[str, int]:
-        rows = await self.redis.xpending_range(stream, self.config.group, min=first, max=last,
-                                                    count=1000)
+        rows = await self.redis.xpending_range(stream, self.config.group, min=first, max=last, count=1000)
         return {str(r["message_id"]): int(r["times_delivered"]) for r in rows}
 
     async def _trim(self, shard: int) -> None:
@@ -373,7 +377,7 @@ class Worker:
             pending = await self.redis.xpending(stream, self.config.group)
             if pending.get("pending") and pending.get("min"):
                 safe = min(safe, str(pending["min"]), key=_id_key)
-            await self.redis.xtrim(stream, minid=safe, approximate=True)
+            await self.redis.xtrim(stream, minid=safe, approximate=False)
         except Exception as exc:
             log.warning("trimming %s failed: %r", stream, exc)
 
@@ -415,7 +419,7 @@ class Worker:
         message_id = entry.fields.get("id") or entry.id
         if await self.redis.exists(self.config.done(message_id)):
             # Answered already (a client retry, or a copy of a dead-lettered message): only acknowledge.
-            await self._acknowledge(shard, entry, message_id)
+            await self._acknowledge(shard, entry)
             return
         try:
             request = BusRequest.model_validate_json(entry.fields.get("data", ""))
@@ -498,20 +502,19 @@ class Worker:
         except LeaseLost:
             self._lost(shard, "lease gone before publishing")
 
-    async def _acknowledge(self, shard: _Shard, entry: Entry, message_id: str) -> None:
-        """Acknowledge an entry whose message was answered: the script sees the ``done`` record and
-        appends nothing (the placeholder reply below is never published)."""
-        placeholder = BusReply(message_id=message_id, agent_id=entry.fields.get("agent", ""),
-                               room_id=entry.room, status="duplicate", worker=self.name)
-        await self._publish(shard, entry, placeholder)
+    async def _acknowledge(self, shard: _Shard, entry: Entry) -> None:
+        """Acknowledge an entry whose message was answered already, publishing nothing."""
+        keys = [self.config.lease(shard.index), self.config.stream(shard.index)]
+        acked = await self._scripts.ack(keys=keys, args=[shard.token, self.config.group, entry.id])
+        if not int(acked):
+            raise LeaseLost()
 
     async def _dead_letter(self, shard: _Shard, entry: Entry, message_id: str, error: str, *,
                            message: Memory | None = None) -> None:
         log.error("dead-lettering entry %s (message %s): %s", entry.id, message_id, error)
         self.stats.dead_lettered += 1
         fields: dict[Any, Any] = {**entry.fields, "entry": entry.id, "error": error}
-        await self.redis.xadd(self.config.dead, fields,
-                                   maxlen=10_000, approximate=True)
+        await self.redis.xadd(self.config.dead, fields, maxlen=10_000, approximate=True)
         reply = BusReply(message_id=message_id, agent_id=entry.fields.get("agent", ""),
                          room_id=message.room_id if message else entry.room, status="error", error=error,
                          worker=self.name, recovered=entry.recovered)
@@ -534,7 +537,7 @@ class Worker:
             if record is None or record.get("enabled") is False:
                 if cached is not None:
                     del self._agents[agent_id]
-                    await cached.runtime.stop()
+                    self._retired.append(cached.runtime)
                 return None
             character = {k: v for k, v in record.items() if k not in _RECORD_KEYS}
             if cached is not None and cached.character == character:
@@ -547,7 +550,7 @@ class Worker:
             stored = {**runtime.character.to_wire(), "id": agent_id}
             self._agents[agent_id] = _Agent(runtime=runtime, character=stored, checked=now)
             if cached is not None:
-                await cached.runtime.stop()
+                self._retired.append(cached.runtime)
             return runtime
 
 
