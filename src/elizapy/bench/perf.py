@@ -359,7 +359,7 @@ async def _l1(model: str, reps: int, max_tokens: int) -> dict[str, Any]:
                 "stream": False,
             }
             t0 = time.perf_counter()
-            await anyio.to_thread.run_sync(lambda b=body: engine.chat(b, lambda _c: done.set()))
+            await anyio.to_thread.run_sync(lambda b=body, d=done: engine.chat(b, lambda _c: d.set()))
             raw_s.append(time.perf_counter() - t0)
         sentences = [f"Sentence number {i} about cats, code and coffee." for i in range(64)]
         await provider.embed(ModelType.TEXT_EMBEDDING, sentences[:4])
