@@ -115,14 +115,16 @@ def worker(
             raise ConfigError("a worker needs REDIS_URL and POSTGRES_URL (or --redis-url / --postgres-url)")
         config = _bus_config(env, prefix, shards, max_in_flight=max_in_flight, lease_ttl_s=lease_ttl)
         build = load_factory(factory) if factory else default_factory(env)
-        anyio.run(_run_worker, redis, postgres, config, build, name, grace)
+        anyio.run(run_worker, redis, postgres, config, build, name, grace)
     except ElizaError as exc:
         err.print(f"[bold red]error:[/] {escape(str(exc))}")
         raise typer.Exit(code=2) from None
 
 
-async def _run_worker(redis_url: str, postgres_url: str, config: Any, build: Any, name: str | None,
-                      grace: float) -> None:
+async def run_worker(redis_url: str, postgres_url: str, config: Any, build: Any, name: str | None = None,
+                     grace: float = 30.0) -> None:
+    """A worker until SIGTERM/SIGINT (a second one stops without waiting); what ``elizapy start --role
+    worker`` can call. ``config`` is a :class:`~elizapy.scale.BusConfig`, ``build`` a runtime factory."""
     from .scale import Worker, connect
     from .store.postgres import PostgresStore
 
