@@ -25,8 +25,11 @@ err = Console(stderr=True)
 
 def _mount_optional() -> None:
     from .cli_bench import app as bench_app
+    from .cli_tau2 import report_command, tau2_command
 
+    bench_app.command("tau2")(tau2_command)
     app.add_typer(bench_app, name="bench")
+    app.command("report")(report_command)
     from .cli_mcp import app as mcp_app  # imports the MCP SDK only when a command runs
 
     app.add_typer(mcp_app, name="mcp", help="Serve an agent as an MCP server.")
@@ -36,6 +39,10 @@ def _mount_optional() -> None:
     from .cli_server import start
 
     app.command()(start)
+    from .cli_scale import bus_status, worker  # redis/psycopg are imported only when a command runs
+
+    app.command("worker")(worker)
+    app.command("bus-status")(bus_status)
     try:
         from .cli_models import app as models_app
     except ImportError:  # the local-model extra is optional

@@ -14,7 +14,7 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import anyio
 import typer
@@ -23,6 +23,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from .errors import ConfigError, ElizaError
+
+if TYPE_CHECKING:  # the scale package needs the redis extra; the commands import it when they run
+    from .scale import BusConfig, RuntimeFactory
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Scale-out: agent workers on a Redis Streams bus sharing one PostgreSQL store.")
@@ -64,7 +67,7 @@ def load_factory(spec: str) -> Any:
     return target
 
 
-def default_factory(env: dict[str, str]) -> Any:
+def default_factory(env: dict[str, str]) -> RuntimeFactory:
     """Agents with the models their settings name (character settings, then the environment)."""
     from .models.factory import gateway_from_settings
     from .models.settings import SettingsSource
@@ -81,7 +84,7 @@ def default_factory(env: dict[str, str]) -> Any:
     return build
 
 
-def _bus_config(env: dict[str, str], prefix: str | None, shards: int | None, **extra: Any) -> Any:
+def _bus_config(env: dict[str, str], prefix: str | None, shards: int | None, **extra: Any) -> BusConfig:
     from .scale import BusConfig
 
     return BusConfig(prefix=_setting(prefix, env, "ELIZAPY_BUS_PREFIX", "elizapy"),
@@ -121,8 +124,8 @@ def worker(
         raise typer.Exit(code=2) from None
 
 
-async def run_worker(redis_url: str, postgres_url: str, config: Any, build: Any, name: str | None = None,
-                     grace: float = 30.0) -> None:
+async def run_worker(redis_url: str, postgres_url: str, config: BusConfig, build: RuntimeFactory,
+                     name: str | None = None, grace: float = 30.0) -> None:
     """A worker until SIGTERM/SIGINT (a second one stops without waiting); what ``elizapy start --role
     worker`` can call. ``config`` is a :class:`~elizapy.scale.BusConfig`, ``build`` a runtime factory."""
     from .scale import Worker, connect

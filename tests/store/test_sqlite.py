@@ -33,9 +33,11 @@ def test_open_store_urls(url: str | None, path: str) -> None:
 
 
 @pytest.mark.parametrize("url", ["postgres://u@h/db", "postgresql://u@h/db", "postgresql+psycopg://u@h/db"])
-def test_open_store_postgres_is_not_implemented_yet(url: str) -> None:
-    with pytest.raises(ConfigError, match="postgres"):
-        open_store(url)
+def test_open_store_routes_postgres_urls(url: str) -> None:
+    pytest.importorskip("psycopg")
+    from elizapy.store.postgres import PostgresStore
+
+    assert isinstance(open_store(url), PostgresStore)
 
 
 @pytest.mark.parametrize("url", ["mysql://h/db", "sqlite:relative.db", ""])

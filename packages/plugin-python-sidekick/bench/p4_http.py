@@ -81,6 +81,9 @@ def main() -> None:
     sys.path.insert(0, args.app_dir)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    # accepted connections inherit TCP_NODELAY: the status line and the body go out as two small writes,
+    # which Nagle + delayed ACK would otherwise hold for ~40 ms
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     config = uvicorn.Config(build_app(args.module), log_level="warning", access_log=False, lifespan="on")

@@ -449,11 +449,19 @@ def p7(agents: int = 1000, reps: int = 3) -> Scenario:
     }
 
 
-SCENARIOS: dict[str, Callable[[], Scenario]] = {"P1": p1, "P2": p2, "P3": p3, "P5": p5, "P7": p7, "L1": l1}
+def t1() -> Scenario:
+    from .tau2.perfcheck import p4 as tau2_harness_check
+
+    return tau2_harness_check()
+
+
+SCENARIOS: dict[str, Callable[[], Scenario]] = {
+    "P1": p1, "P2": p2, "P3": p3, "P5": p5, "P7": p7, "L1": l1, "T1": t1,
+}
 PENDING = {
-    "P4": "tau2 harness (issue 7)",
-    "P6": "sidekick round trip (issue 5)",
-    "P8": "scale-out throughput (issue 9)",
+    "P4": "sidekick round trip vs raw pipe and HTTP (issue 5)",
+    "P6": "1,000 concurrent rooms over HTTP vs TS (issue 6)",
+    "P8": "scale-out messages/s with 1, 2, 3 workers (issue 9)",
 }
 
 

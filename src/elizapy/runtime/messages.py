@@ -88,6 +88,7 @@ class MessagePipeline:
         self._pending_logs: list[Log] = []
         self._embed_queue: list[Memory] = []
         self._embed_running = False
+        self._embed_finished: anyio.Event | None = None
         self._background: set[Any] = set()
 
     # --- public ----------------------------------------------------------------------------------------
@@ -130,7 +131,10 @@ class MessagePipeline:
         """Finish queued background work (embeddings, logs) before shutdown."""
         with anyio.move_on_after(30):
             while self._embed_running or self._embed_queue:
-                await self._embed_batch()
+                if self._embed_running and self._embed_finished is not None:
+                    await self._embed_finished.wait()  # another task's batch: wait for it, don't spin
+                else:
+                    await self._embed_batch()
         await self._flush_logs()
 
     def log_later(self, entry: Log) -> None:
@@ -313,6 +317,7 @@ class MessagePipeline:
         if self._embed_running or not self._embed_queue:
             return
         self._embed_running = True
+        self._embed_finished = anyio.Event()
         try:
             batch, self._embed_queue = self._embed_queue[:64], self._embed_queue[64:]
             try:
@@ -324,6 +329,7 @@ class MessagePipeline:
                 log.warning("embedding %d memories failed: %r", len(batch), exc)
         finally:
             self._embed_running = False
+            self._embed_finished.set()
 
     async def _flush_logs(self) -> None:
         if self._embed_queue and not self._embed_running:

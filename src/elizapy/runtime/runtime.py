@@ -117,7 +117,10 @@ class AgentRuntime:
             from ..reasoning import select_reasoner
 
             self.reasoner = select_reasoner(self)
-        await self.store.agents.upsert(self.agent_id, self.character.to_wire())
+        existing = await self.store.agents.get(self.agent_id)
+        # Keep an operator's enabled/disabled choice: starting a runtime must not re-enable a record.
+        enabled = bool(existing.get("enabled", True)) if existing else True
+        await self.store.agents.upsert(self.agent_id, self.character.to_wire(), enabled=enabled)
         if await self.store.entities.get(self.agent_id) is None:
             await self.store.entities.create(
                 [Entity(id=self.agent_id, names=[self.character.name], agent_id=self.agent_id)]

@@ -162,8 +162,9 @@ class Gateway:
         return _decode({str(k): str(v) for k, v in (found[0][1] or {}).items()})
 
     async def replies(self, *, buffer: int = 1000) -> AsyncIterator[BusReply]:
-        """Every reply this gateway sees from now on (for broadcasting). A subscriber that falls more than
-        ``buffer`` replies behind misses the excess (logged), rather than slowing everyone down."""
+        """Every reply this gateway sees once iteration has begun (for broadcasting). A subscriber that
+        falls more than ``buffer`` replies behind misses the excess (logged), rather than slowing everyone
+        down."""
         send, receive = anyio.create_memory_object_stream[BusReply](buffer)
         self._subscribers.add(send)
         try:

@@ -27,7 +27,7 @@ def open_store(url: str | Path | None = None) -> Store:
     - ``None``, ``":memory:"``, ``"sqlite://"`` or ``"sqlite:///:memory:"``: an in-memory SQLite store;
     - ``"sqlite:///relative/path.db"`` or ``"sqlite:////absolute/path.db"`` (SQLAlchemy's convention), or a
       bare file path: a SQLite file;
-    - ``"postgres://…"`` / ``"postgresql://…"``: not implemented yet (ConfigError).
+    - ``"postgres://…"`` / ``"postgresql://…"``: PostgreSQL + pgvector (the ``postgres`` extra).
     """
     if url is None:
         return SqliteStore(":memory:")
@@ -41,10 +41,13 @@ def open_store(url: str | Path | None = None) -> Store:
         return SqliteStore(text)
     scheme = scheme.lower()
     if scheme in ("postgres", "postgresql") or scheme.startswith("postgresql+"):
-        raise ConfigError(
-            "Postgres storage (the 'postgres' extra) is not implemented yet; "
-            "use 'sqlite:///path.db' or leave the database URL unset"
-        )
+        try:
+            from .postgres import PostgresStore
+        except ImportError as exc:
+            raise ConfigError(
+                "PostgreSQL storage needs the 'postgres' extra: pip install 'elizapy[postgres]'"
+            ) from exc
+        return PostgresStore(text)
     if scheme != "sqlite":
         raise ConfigError(f"unsupported database URL scheme {scheme!r}: use 'sqlite:///path.db'")
     if rest in ("", "/", "/:memory:"):
