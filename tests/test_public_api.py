@@ -3,12 +3,48 @@
 import elizapy
 
 EXPECTED = {
-    "Action", "ActionError", "ActionResult", "AgentRuntime", "BridgeError", "ChannelType", "Character",
-    "CharacterError", "ConfigError", "Content", "Conversation", "ElizaError", "Evaluator", "EventType",
-    "FunctionModel", "Memory", "MessageResult", "ModelError", "ModelGateway", "ModelType", "Plugin", "PluginError",
-    "Provider", "ProviderResult", "RunCancelled", "RunError", "ScriptedModel", "SqliteStore", "State", "StoreError",
-    "ToolLoopReasoner", "XmlReasoner", "__version__", "action", "create_unique_uuid", "describe_character",
-    "evaluator", "load_character", "parse_character", "provider", "string_to_uuid", "tool",
+    "Action",
+    "ActionError",
+    "ActionResult",
+    "AgentRuntime",
+    "BridgeError",
+    "ChannelType",
+    "Character",
+    "CharacterError",
+    "ConfigError",
+    "Content",
+    "Conversation",
+    "ElizaError",
+    "Evaluator",
+    "EventType",
+    "FunctionModel",
+    "Memory",
+    "MessageResult",
+    "ModelError",
+    "ModelGateway",
+    "ModelType",
+    "Plugin",
+    "PluginError",
+    "Provider",
+    "ProviderResult",
+    "RunCancelled",
+    "RunError",
+    "ScriptedModel",
+    "SqliteStore",
+    "State",
+    "StoreError",
+    "ToolLoopReasoner",
+    "XmlReasoner",
+    "__version__",
+    "action",
+    "create_unique_uuid",
+    "describe_character",
+    "evaluator",
+    "load_character",
+    "parse_character",
+    "provider",
+    "string_to_uuid",
+    "tool",
 }
 
 
@@ -22,8 +58,17 @@ def test_every_exported_name_resolves():
 
 
 def test_error_tree_is_rooted():
-    for name in ("ConfigError", "CharacterError", "PluginError", "RunError", "ModelError", "StoreError",
-                 "ActionError", "BridgeError", "RunCancelled"):
+    for name in (
+        "ConfigError",
+        "CharacterError",
+        "PluginError",
+        "RunError",
+        "ModelError",
+        "StoreError",
+        "ActionError",
+        "BridgeError",
+        "RunCancelled",
+    ):
         assert issubclass(getattr(elizapy, name), elizapy.ElizaError)
     assert issubclass(elizapy.CharacterError, elizapy.ConfigError)
     assert issubclass(elizapy.StoreError, elizapy.RunError)

@@ -1,7 +1,8 @@
 """ElizaOS-Py: a Python-native ElizaOS runtime.
 
 The curated public surface lives here; everything else is reachable through its subpackage
-(``elizapy.store``, ``elizapy.models``, ``elizapy.reasoning``…). ``tests/test_public_api.py`` notices accidental
+(``elizapy.store``, ``elizapy.models``, ``elizapy.reasoning``…).
+``tests/test_public_api.py`` notices accidental
 additions.
 """
 

@@ -326,6 +326,10 @@ def p5(n: int = 100_000, queries: int = 200, anchor_queries: int = 50) -> Scenar
 # --- L1: embedded local model through our stack vs raw xllamacpp --------------------------------------
 
 
+def _raw_chat(engine: Any, body: dict[str, Any], done: Any) -> None:
+    engine.chat(body, lambda _chunk: done.set())
+
+
 async def _l1(model: str, reps: int, max_tokens: int) -> dict[str, Any]:
     import threading
 
@@ -359,7 +363,7 @@ async def _l1(model: str, reps: int, max_tokens: int) -> dict[str, Any]:
                 "stream": False,
             }
             t0 = time.perf_counter()
-            await anyio.to_thread.run_sync(lambda b=body, d=done: engine.chat(b, lambda _c: d.set()))
+            await anyio.to_thread.run_sync(_raw_chat, engine, body, done)
             raw_s.append(time.perf_counter() - t0)
         sentences = [f"Sentence number {i} about cats, code and coffee." for i in range(64)]
         await provider.embed(ModelType.TEXT_EMBEDDING, sentences[:4])
@@ -456,7 +460,13 @@ def t1() -> Scenario:
 
 
 SCENARIOS: dict[str, Callable[[], Scenario]] = {
-    "P1": p1, "P2": p2, "P3": p3, "P5": p5, "P7": p7, "L1": l1, "T1": t1,
+    "P1": p1,
+    "P2": p2,
+    "P3": p3,
+    "P5": p5,
+    "P7": p7,
+    "L1": l1,
+    "T1": t1,
 }
 PENDING = {
     "P4": "sidekick round trip vs raw pipe and HTTP (issue 5)",

@@ -117,7 +117,8 @@ async def _character(runtime: AgentRuntime, message: Memory, state: State) -> Pr
         for conv in c.message_examples[:3]:
             convs.append("\n".join(f"{_example_name(ex.name)}: {ex.content.text or ''}" for ex in conv))
         parts.append(
-            f"# How {c.name} talks (style examples only, not part of this conversation)\n" + "\n\n".join(convs)
+            f"# How {c.name} talks (style examples only, not part of this conversation)\n"
+            + "\n\n".join(convs)
         )
     text = "\n\n".join(p for p in parts if p)
     return ProviderResult(

@@ -169,7 +169,8 @@ class SqliteMemoryStore:
             unique=unique, start=start, end=end,
         )
         rows = self._db.all(
-            f"{_SELECT if with_embeddings else _SELECT_NO_VECTOR} WHERE {where} {_NEWEST_FIRST} LIMIT ? OFFSET ?",
+            f"{_SELECT if with_embeddings else _SELECT_NO_VECTOR} WHERE {where} {_NEWEST_FIRST} "
+            "LIMIT ? OFFSET ?",
             (*args, _limit(count), max(offset, 0)),
         )
         return [_to_memory(row) for row in rows]

@@ -195,7 +195,9 @@ class RelationshipStore(Protocol):
 
     async def get(self, source_entity_id: UUID, target_entity_id: UUID) -> Relationship | None: ...
 
-    async def list(self, entity_id: UUID, *, tags: Sequence[str] | None = None) -> builtins.list[Relationship]:
+    async def list(
+        self, entity_id: UUID, *, tags: Sequence[str] | None = None
+    ) -> builtins.list[Relationship]:
         """Relationships where the entity is source or target; with ``tags``, those having any of them."""
         ...
 

@@ -152,7 +152,8 @@ class ActionResult(WireModel):
 
 
 class State(WireModel):
-    """Composed context for one message: provider ``values`` for templates, ``data`` for code, ``text`` for prompts."""
+    """Composed context for one message: provider ``values`` for templates, ``data`` for code, ``text``
+    for prompts."""
 
     values: Metadata = Field(default_factory=dict)
     data: Metadata = Field(default_factory=dict)
