@@ -226,6 +226,29 @@ class ToolLoopReasoner:
         context: ActionContext,
     ) -> list[str]:
         """Run one turn's calls concurrently; each failure becomes an error result the model will see."""
+        reaching = [c for c in calls if _call_key(c) not in seen and find_action(actions, c.name) is not None]
+        await self.before_tool_batch(turn, reaching)
+        try:
+            return await self._run_batch(turn, calls, actions, seen, context)
+        finally:
+            await self.after_tool_batch(turn)
+
+    async def before_tool_batch(self, turn: Turn, calls: list[ToolCall]) -> None:
+        """Hook: the calls of one model turn that will really execute (known tools, not refused repeats),
+        announced before any of them starts. Harnesses that must see a turn's calls as one batch (tau2)
+        override this instead of the loop."""
+
+    async def after_tool_batch(self, turn: Turn) -> None:
+        """Hook: the batch announced by :meth:`before_tool_batch` has finished (or failed)."""
+
+    async def _run_batch(
+        self,
+        turn: Turn,
+        calls: list[ToolCall],
+        actions: list[Action],
+        seen: dict[str, str],
+        context: ActionContext,
+    ) -> list[str]:
         outputs: list[str] = [""] * len(calls)
         results: list[ActionResult | None] = [None] * len(calls)
 

@@ -25,6 +25,7 @@ from psycopg.types.json import Jsonb, set_json_dumps
 from psycopg_pool import AsyncConnectionPool
 
 from ..errors import StoreError
+from ._json import compact_dumps
 from .base import EMBEDDING_DIMENSIONS
 
 Row = tuple[Any, ...]
@@ -210,17 +211,7 @@ MIGRATIONS: list[list[str]] = [
 
 def dumps(value: Any) -> str:
     """Compact JSON text; pydantic models are written in their wire form."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=_json_default)
-
-
-def _json_default(value: Any) -> Any:
-    to_wire = getattr(value, "to_wire", None)
-    if callable(to_wire):
-        return to_wire()
-    model_dump = getattr(value, "model_dump", None)
-    if callable(model_dump):
-        return model_dump(mode="json", by_alias=True, exclude_none=True)
-    raise TypeError(f"{type(value).__name__} is not JSON-serialisable")
+    return compact_dumps(value)
 
 
 def jsonb(value: Any) -> Jsonb:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from ..errors import StoreError
+from ._json import compact_dumps
 from .base import EMBEDDING_DIMENSIONS
 
 Row = tuple[Any, ...]
@@ -164,19 +165,9 @@ MIGRATIONS: list[list[str]] = [
 def dumps(value: Any) -> str:
     """Compact JSON text for a column; pydantic models are written in their wire form."""
     try:
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=_json_default)
+        return compact_dumps(value)
     except (TypeError, ValueError) as exc:
         raise StoreError(f"value is not JSON-serialisable: {exc}") from exc
-
-
-def _json_default(value: Any) -> Any:
-    to_wire = getattr(value, "to_wire", None)
-    if callable(to_wire):
-        return to_wire()
-    model_dump = getattr(value, "model_dump", None)
-    if callable(model_dump):
-        return model_dump(mode="json", by_alias=True, exclude_none=True)
-    raise TypeError(f"{type(value).__name__} is not JSON-serialisable")
 
 
 def loads(text: str | None) -> Any:

@@ -20,8 +20,7 @@ from typing import Any
 from ...models.base import TextRequest, ToolCall
 from ...models.parsing import parse_json_object
 from ...reasoning.tools import LoopLimits, ToolLoopReasoner
-from ...runtime.actions import find_action
-from ...runtime.plugin import Action, ActionContext, ActionOptions, Plugin, Provider, ProviderResult
+from ...runtime.plugin import Action, ActionOptions, Plugin, Provider, ProviderResult
 from ...runtime.reasoner import Turn
 from ...runtime.runtime import AgentRuntime
 from ...types import ActionResult, Memory, ModelType, State
@@ -131,19 +130,8 @@ class BatchingToolLoopReasoner(ToolLoopReasoner):
         super().__init__(limits=limits, mode=mode)
         self.session = session
 
-    async def _execute(
-        self,
-        turn: Turn,
-        calls: list[ToolCall],
-        actions: list[Action],
-        seen: dict[str, str],
-        context: ActionContext,
-    ) -> list[str]:
-        from ...reasoning.tools import _call_key
+    async def before_tool_batch(self, turn: Turn, calls: list[ToolCall]) -> None:
+        self.session.expect(calls)
 
-        reaching = [c for c in calls if _call_key(c) not in seen and find_action(actions, c.name) is not None]
-        self.session.expect(reaching)
-        try:
-            return await super()._execute(turn, calls, actions, seen, context)
-        finally:
-            self.session.expect(None)
+    async def after_tool_batch(self, turn: Turn) -> None:
+        self.session.expect(None)
