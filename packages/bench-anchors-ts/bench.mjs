@@ -4,6 +4,7 @@
 //
 //   node packages/bench-anchors-ts/bench.mjs --scenario P1|P2|P3 [--messages N] [--latency-ms L] [--reps R]
 //   node packages/bench-anchors-ts/bench.mjs --scenario P5 [--n 100000] [--dim 384] [--queries 200] [--seed 1]
+//   node packages/bench-anchors-ts/bench.mjs --scenario P6 [--rooms 1000] [--per-room 1] [--latency-ms 100]
 //
 // Exactly one JSON object goes to stdout; everything else (ours and ElizaOS's) goes to stderr.
 // See README.md beside this file for what each scenario measures and the 1.7.2 quirks it works around.
@@ -52,7 +53,9 @@ const USAGE = `usage: node bench.mjs --scenario P1|P2|P3 [--messages N] [--laten
   P2  cold start in fresh child processes (R reps, default 5)
   P3  4 independent lookups in multi-step mode, model latency L ms per call (default 200; R reps, default 3)
   P5  vector search (pgvector in PGLite): N memories (default 100000) x D dims (default 384), Q queries
-      (default 200) through runtime.searchMemories, p50/p99 and recall@10 vs exact brute-force cosine`;
+      (default 200) through runtime.searchMemories, p50/p99 and recall@10 vs exact brute-force cosine
+  P6  --rooms R (default 1000) concurrent DM rooms, --per-room K messages each (default 1), model latency L ms
+      (default 100): msg/s, p50/p99 reply latency, CPU-ms per message`;
 
 function parseArgs(argv) {
   const out = {};
@@ -1247,6 +1250,115 @@ async function scenarioP5(args) {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// P6: many concurrent rooms against one agent, fixed model latency. In-process through ElizaOS.handleMessage (no
+// HTTP in front of the TS agent, which only flatters it): --rooms DM rooms are opened first (ensureConnection, not
+// measured), then each room sends --per-room messages one after another, all rooms at once.
+
+async function scenarioP6(args) {
+  const rooms = intArg(args, 'rooms', 1000, 1);
+  const perRoom = intArg(args, 'per-room', 1, 1);
+  const latency = intArg(args, 'latency-ms', 100, 0);
+  const warmup = intArg(args, 'warmup', 5, 0);
+  const timeoutMs = intArg(args, 'timeout-s', 900, 1) * 1000;
+  await importElizaOS();
+  const counter = new ModelCounter();
+  const promptKinds = {};
+  const model = makeModelPlugin(counter, {
+    latencyMs: () => latency,
+    text: (type, prompt, runtime) => {
+      const kind = isReflectionPrompt(prompt) ? 'reflection' : isMessageHandlerPrompt(prompt) ? 'message_handler' : 'other';
+      promptKinds[kind] = (promptKinds[kind] || 0) + 1;
+      if (kind === 'reflection') return reflectionAnswer(prompt, runtime);
+      return SINGLE_REPLY_XML;
+    },
+  });
+  const pgDir = freshPgDir('p6');
+  const agent = await startAgent({ pgDir, plugins: [model] });
+  try {
+    // warm-up in a room of its own (JIT, first queries), not measured
+    const warmDm = await openDm(agent.runtime, 'p6-warmup');
+    for (let i = 0; i < warmup; i++) await sendMessage(agent.eliza, agent.runtime, warmDm, `warm-up message ${i}`);
+    const tOpen = performance.now();
+    const dms = [];
+    for (let r = 0; r < rooms; r++) dms.push(await openDm(agent.runtime, `p6-room-${r}`));
+    const openMs = performance.now() - tOpen;
+    await settle(counter);
+    counter.reset();
+    for (const k of Object.keys(promptKinds)) delete promptKinds[k];
+
+    const replyMs = [];
+    const runMs = [];
+    const failures = [];
+    let lastReplyAt = 0;
+    let replies = 0;
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    const room = async (dm, r) => {
+      for (let k = 0; k < perRoom; k++) {
+        const sent = performance.now();
+        try {
+          const res = await sendMessage(agent.eliza, agent.runtime, dm, `room ${r} message ${k}, how are you?`, {}, timeoutMs);
+          const texts = res.replies.filter((x) => x.content?.text);
+          if (texts.length >= 1) {
+            replies += 1;
+            replyMs.push(res.firstReplyMs);
+            lastReplyAt = Math.max(lastReplyAt, sent + res.firstReplyMs);
+          } else {
+            failures.push(`room ${r} message ${k}: no reply text`);
+          }
+          runMs.push(res.runMs);
+        } catch (err) {
+          failures.push(`room ${r} message ${k}: ${err.message}`);
+        }
+      }
+    };
+    await Promise.all(dms.map((dm, r) => room(dm, r)));
+    const tDone = performance.now();
+    const cpuRuns = process.cpuUsage(cpu0);
+    await settle(counter);
+    const cpuAll = process.cpuUsage(cpu0);
+    const messages = rooms * perRoom;
+    const replyWindowS = (lastReplyAt - t0) / 1000;
+    const cpuMs = (u) => (u.user + u.system) / 1000;
+    const reply = replyMs.length ? replyMs : [NaN];
+    return {
+      scenario: 'P6',
+      rooms,
+      per_room: perRoom,
+      messages,
+      replies,
+      failures: failures.length,
+      failure_examples: failures.slice(0, 5),
+      msgs_per_s: round(replies / replyWindowS, 3),
+      completed_per_s: round(messages / ((tDone - t0) / 1000), 3),
+      p50_ms: round(quantile(reply, 0.5)),
+      p90_ms: round(quantile(reply, 0.9)),
+      p99_ms: round(quantile(reply, 0.99)),
+      max_ms: round(Math.max(...reply)),
+      run_p50_ms: round(quantile(runMs, 0.5)),
+      run_p99_ms: round(quantile(runMs, 0.99)),
+      wall_s: round((tDone - t0) / 1000),
+      reply_window_s: round(replyWindowS),
+      cpu_ms_per_msg: round(cpuMs(cpuAll) / messages),
+      cpu_ms_per_msg_runs_only: round(cpuMs(cpuRuns) / messages),
+      cpu_utilisation: round(cpuMs(cpuRuns) / (tDone - t0), 3),
+      open_rooms_s: round(openMs / 1000),
+      model_calls_per_msg: round(counter.total() / messages, 3),
+      llm_calls_per_msg: round(counter.total((t) => !isEmbeddingType(t)) / messages, 3),
+      calls_by_type: counter.snapshot(),
+      calls_by_prompt: { ...promptKinds },
+      latency_ms: latency,
+      transport: 'in-process ElizaOS.handleMessage (no HTTP)',
+      version: EXPECTED_VERSION,
+      node: process.version,
+    };
+  } finally {
+    await stopAgent(agent);
+    removeDir(pgDir);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 
 async function main() {
   const args = parseArgs(process.argv.slice(2));
@@ -1256,8 +1368,8 @@ async function main() {
     return;
   }
   const scenario = String(args.scenario || '').toUpperCase();
-  const run = { P1: scenarioP1, P2: scenarioP2, P3: scenarioP3, P5: scenarioP5 }[scenario];
-  if (!run) fail(`--scenario must be P1, P2, P3 or P5\n${USAGE}`, 2);
+  const run = { P1: scenarioP1, P2: scenarioP2, P3: scenarioP3, P5: scenarioP5, P6: scenarioP6 }[scenario];
+  if (!run) fail(`--scenario must be P1, P2, P3, P5 or P6\n${USAGE}`, 2);
   const result = await run(args);
   finish(result);
 }

@@ -5,12 +5,19 @@ Settings are read here, at the edge: the process environment over ``.env``. ``SE
 allowed cross-site, default ``*`` as in ElizaOS), ``ELIZAPY_UI_DIR`` (a built web client
 such as ``@elizaos/client``'s dist to serve instead of the built-in page), and the model settings
 (``MODEL_PROVIDER``, ``OPENAI_BASE_URL``…) of :func:`elizapy.models.factory.gateway_from_settings`.
+
+``--role`` splits the server for scale-out (docs/deploy.md): ``all`` (the default) runs agents in this
+process; ``gateway`` serves the same API but submits messages to the Redis Streams bus (``REDIS_URL``) and
+keeps agent records in PostgreSQL (``POSTGRES_URL``); ``worker`` serves no API and runs agents from the bus
+(:func:`elizapy.cli_scale.run_worker`). ``ELIZAPY_BUS_PREFIX`` and ``ELIZAPY_BUS_SHARDS`` must match across
+gateways and workers.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -39,6 +46,27 @@ def _port(value: int | None, env: dict[str, str]) -> int:
     if not 0 <= port <= 65535:
         _fail(f"port {port} is out of range")
     return port
+
+
+class Role(StrEnum):
+    all = "all"
+    gateway = "gateway"
+    worker = "worker"
+
+
+def _bus_urls(
+    role: Role, redis_url: str | None, postgres_url: str | None, env: dict[str, str]
+) -> tuple[str, str]:
+    redis = redis_url or env.get("REDIS_URL")
+    postgres = postgres_url or env.get("POSTGRES_URL")
+    missing = [name for name, value in (("REDIS_URL", redis), ("POSTGRES_URL", postgres)) if not value]
+    if missing:
+        _fail(
+            f"--role {role.value} needs {' and '.join(missing)} (or --redis-url / --postgres-url): "
+            "agents' records live in PostgreSQL and messages travel on the Redis bus"
+        )
+    assert redis and postgres
+    return redis, postgres
 
 
 OFFICIAL_CLIENT = "elizaos-client-1.7.2"
@@ -78,12 +106,36 @@ def start(
         ),
     ] = False,
     env_file: Annotated[Path | None, typer.Option(help=".env file with settings")] = None,
+    role: Annotated[
+        Role,
+        typer.Option(
+            help="all: agents run here (default); gateway: the API, agents on bus workers; worker: run "
+            "agents from the bus, no API",
+            case_sensitive=False,
+        ),
+    ] = Role.all,
+    redis_url: Annotated[
+        str | None, typer.Option(help="gateway/worker: Redis URL of the bus (default: $REDIS_URL)")
+    ] = None,
+    postgres_url: Annotated[
+        str | None, typer.Option(help="gateway/worker: the shared PostgreSQL store (default: $POSTGRES_URL)")
+    ] = None,
+    factory: Annotated[
+        str | None,
+        typer.Option(
+            help="worker: runtime factory 'module:attr' (default: agents with the models their settings name)"
+        ),
+    ] = None,
+    max_in_flight: Annotated[int, typer.Option(help="worker: messages run at once by this worker")] = 32,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Start the server: REST API under /api, Socket.IO, OpenAPI docs at /docs, web chat at /."""
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
+    if role is Role.worker:
+        _start_worker(env_file, redis_url, postgres_url, factory, max_in_flight)
+        return
     try:
         import uvicorn
 
@@ -98,15 +150,31 @@ def start(
 
     env = edge_env(env_file)
     characters = []
+    bus = store = None
     try:
         for path in character or []:
             loaded = load_character(path)
             for warning in loaded.warnings:
                 err.print(f"[yellow]warning:[/] {escape(str(warning))}")
             characters.append(loaded.character)
-        gateway = gateway_from_settings(
-            SettingsSource(None, None, env=env), cache_dir=env.get("ELIZAPY_CACHE_DIR")
-        )
+        if role is Role.gateway:  # models run on the workers
+            from .cli_scale import _bus_config
+            from .models.gateway import ModelGateway
+
+            redis, postgres = _bus_urls(role, redis_url, postgres_url, env)
+            try:
+                from .scale import Gateway, connect
+                from .store.postgres import PostgresStore
+            except ImportError as exc:
+                _fail(f"--role gateway needs the redis and postgres extras ({exc.name} is missing)")
+                return
+            gateway = ModelGateway()
+            bus = Gateway(connect(redis), config=_bus_config(env, None, None))
+            store = PostgresStore(postgres)
+        else:
+            gateway = gateway_from_settings(
+                SettingsSource(None, None, env=env), cache_dir=env.get("ELIZAPY_CACHE_DIR")
+            )
     except ElizaError as exc:
         _fail(str(exc))
         return
@@ -123,11 +191,18 @@ def start(
         character_dirs=dirs,
         cors_origins=origins,
     )
-    server = create_server(models=gateway, db_path=path, characters=characters, config=config, env=env)
+    server = create_server(
+        models=gateway, store=store, db_path=path, characters=characters, config=config, env=env, bus=bus
+    )
     bound = _port(port, env)
+    where = (
+        f"role gateway (agents on bus workers, messaging tables {os.fspath(path)})"
+        if bus is not None
+        else f"{len(characters)} agent(s), database {os.fspath(path)}"
+    )
     err.print(
-        f"ElizaOS-Py server starting on {host}:{bound}: {len(characters)} agent(s), database "
-        f"{os.fspath(path)}, web UI {ui or 'built-in'}; API under /api, docs at /docs",
+        f"ElizaOS-Py server starting on {host}:{bound}: {where}, web UI {ui or 'built-in'}; "
+        "API under /api, docs at /docs",
         highlight=False,
         soft_wrap=True,
     )
@@ -139,3 +214,29 @@ def start(
         lifespan="on",
         timeout_graceful_shutdown=10,
     )
+
+
+def _start_worker(
+    env_file: Path | None,
+    redis_url: str | None,
+    postgres_url: str | None,
+    factory: str | None,
+    max_in_flight: int,
+) -> None:
+    """``--role worker``: :func:`elizapy.cli_scale.run_worker` until SIGTERM/SIGINT."""
+    import anyio
+
+    from .cli import edge_env
+
+    env = edge_env(env_file)
+    redis, postgres = _bus_urls(Role.worker, redis_url, postgres_url, env)
+    try:
+        from .cli_scale import _bus_config, default_factory, load_factory, run_worker
+
+        config = _bus_config(env, None, None, max_in_flight=max_in_flight)
+        build = load_factory(factory) if factory else default_factory(env)
+        anyio.run(run_worker, redis, postgres, config, build)
+    except ImportError as exc:
+        _fail(f"--role worker needs the redis and postgres extras ({exc.name} is missing)")
+    except ElizaError as exc:
+        _fail(str(exc))

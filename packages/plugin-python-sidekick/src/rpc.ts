@@ -79,6 +79,25 @@ export class LineDecoder {
   }
 }
 
+/**
+ * Coalesces the frames written during one turn of the event loop into a single write on `sink` (newline
+ * terminated), flushed in the same turn's check phase: under concurrent load one pipe write carries many
+ * frames instead of one syscall and one wake-up of the peer each.
+ */
+export function coalescingWriter(sink: (data: string) => void): (frame: string) => void {
+  let queued: string[] = [];
+  const flush = (): void => {
+    const batch = queued;
+    queued = [];
+    batch.push('');
+    sink(batch.join('\n'));
+  };
+  return (frame: string): void => {
+    if (queued.length === 0) setImmediate(flush);
+    queued.push(frame);
+  };
+}
+
 export interface RequestContext {
   id: RequestId;
   method: string;

@@ -15,7 +15,7 @@ import {
   type InitializeResult,
   type PingResult,
 } from './protocol.js';
-import { LineDecoder, RpcConnection, RpcError, type RequestOptions, type RpcHandler } from './rpc.js';
+import { coalescingWriter, LineDecoder, RpcConnection, RpcError, type RequestOptions, type RpcHandler } from './rpc.js';
 
 export type SidekickState = 'idle' | 'starting' | 'ready' | 'restarting' | 'stopped';
 
@@ -229,7 +229,7 @@ export class SidekickSupervisor {
       detached: true,
     });
     this.child = child;
-    const conn = new RpcConnection((frame) => child.stdin?.write(`${frame}\n`), this.opts.handler, {
+    const conn = new RpcConnection(coalescingWriter((data) => child.stdin?.write(data)), this.opts.handler, {
       maxFrameBytes: this.opts.maxFrameBytes,
       maxInFlight: this.opts.maxInFlight,
       defaultTimeoutMs: this.opts.requestTimeoutMs,

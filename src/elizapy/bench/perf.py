@@ -453,6 +453,12 @@ def p7(agents: int = 1000, reps: int = 3) -> Scenario:
     }
 
 
+def p8() -> Scenario:
+    from .perf_p8 import p8 as scale_out
+
+    return scale_out()
+
+
 def t1() -> Scenario:
     from .tau2.perfcheck import p4 as tau2_harness_check
 
@@ -471,7 +477,6 @@ SCENARIOS: dict[str, Callable[[], Scenario]] = {
 PENDING = {
     "P4": "sidekick round trip vs raw pipe and HTTP (issue 5)",
     "P6": "1,000 concurrent rooms over HTTP vs TS (issue 6)",
-    "P8": "scale-out messages/s with 1, 2, 3 workers (issue 9)",
 }
 
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import socketio
 from fastapi import FastAPI
@@ -35,6 +36,9 @@ from .manager import AgentManager
 from .memory import memory_router
 from .socketio import ElizaSocketServer, SocketBroadcaster
 from .ui import BUILTIN_UI, mount_ui
+
+if TYPE_CHECKING:
+    from ..scale import Gateway
 
 log = logging.getLogger("elizapy.server")
 
@@ -74,11 +78,17 @@ def create_server(
     config: ServerConfig | None = None,
     plugins: Sequence[Plugin] = (),
     env: Mapping[str, str] | None = None,
+    bus: Gateway | None = None,
 ) -> ElizaServer:
     """Build the server; agents in ``characters`` are stored (replacing their records) and started on startup.
 
     ``store`` defaults to a :class:`~elizapy.store.sqlite.SqliteStore` on ``db_path``; the central messaging
     tables go to ``central`` or the same ``db_path``.
+
+    ``bus`` makes this a gateway (``elizapy start --role gateway``): agents run on bus workers sharing
+    ``store`` (a PostgreSQL store), messages are submitted to the bus, and starting or stopping an agent flips
+    ``enabled`` on its record. The server enters the gateway on startup and closes it, and its Redis client,
+    on shutdown.
     """
     config = config or ServerConfig()
     manager = AgentManager(
@@ -96,19 +106,24 @@ def create_server(
         cors_origins=list(config.cors_origins) if config.cors_origins != ("*",) else "*",
     )
     manager.broadcaster = SocketBroadcaster(sockets.sio)
+    manager.bus = bus
     log_buffer = system.LogBuffer()
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         logging.getLogger("elizapy").addHandler(log_buffer)
         try:
-            await manager.open()
-            for character in characters:
-                agent_id = await manager.register(character)
-                await manager.start(agent_id)
-            yield
+            async with AsyncExitStack() as stack:
+                if bus is not None:
+                    stack.push_async_callback(bus.redis.aclose)
+                    await stack.enter_async_context(bus)
+                stack.push_async_callback(manager.close)
+                await manager.open()
+                for character in characters:
+                    agent_id = await manager.register(character)
+                    await manager.start(agent_id)
+                yield
         finally:
-            await manager.close()
             logging.getLogger("elizapy").removeHandler(log_buffer)
 
     api = FastAPI(

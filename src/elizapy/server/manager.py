@@ -17,14 +17,14 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import anyio
 
 from ..character import parse_character
 from ..errors import ConfigError
 from ..models.gateway import ModelGateway
-from ..runtime.messages import MessageResult
+from ..runtime.messages import MessageResult, Status
 from ..runtime.plugin import Plugin
 from ..runtime.runtime import AgentRuntime
 from ..store.base import Store
@@ -43,6 +43,9 @@ from ..types import (
     now_ms,
 )
 from .central import DEFAULT_SERVER_ID, CentralMessage, CentralStore, Channel
+
+if TYPE_CHECKING:  # the scale package needs the redis extra; only a gateway-role server has one
+    from ..scale import Gateway
 
 log = logging.getLogger("elizapy.server")
 
@@ -84,6 +87,11 @@ def reply_chunks(text: str, *, target: int = 16) -> list[str]:
 def character_from_record(record: Mapping[str, Any], *, source: str) -> Character:
     data = {k: v for k, v in record.items() if k not in AGENT_RECORD_KEYS}
     return parse_character(data, source=source).character
+
+
+def _record_name(record: Mapping[str, Any]) -> str:
+    name = record.get("name")
+    return name if isinstance(name, str) and name else f"Agent {str(record.get('id'))[:8]}"
 
 
 def with_id(character: Character) -> Character:
@@ -261,6 +269,12 @@ class AgentManager:
         self._runs: dict[UUID, deque[RunRecord]] = {}
         self._runs_kept = runs_kept
         self.started_at = time.monotonic()
+        self.bus: Gateway | None = None
+        """Set (before :meth:`open`) on a gateway-role server: agents then run on bus workers, not here.
+        "Running" means the agent record is enabled; messages are submitted to the bus and the workers'
+        replies stored and broadcast as in-process replies are."""
+        self._enabled: dict[UUID, str] = {}
+        """Gateway role: the enabled agents' names, by id."""
 
     # --- lifecycle of the server ------------------------------------------------------------------------
 
@@ -270,6 +284,11 @@ class AgentManager:
         await self.central.create_server(
             name="Default Server", source_type="eliza_default", server_id=self.server_id
         )
+        if self.bus is not None:
+            for record in await self.store.agents.list():
+                if record.get("enabled") is not False:
+                    self._enabled[record["id"]] = _record_name(record)
+                    await self.central.add_server_agent(self.server_id, record["id"])
 
     async def close(self) -> None:
         for task in list(self._tasks):
@@ -289,7 +308,8 @@ class AgentManager:
         character = with_id(character)
         existing = await self.store.agents.get(character.agent_id)
         if existing is None:
-            await self.store.agents.upsert(character.agent_id, character.to_wire())
+            # On a gateway a record is the switch bus workers obey: a new agent stays off until started.
+            await self.store.agents.upsert(character.agent_id, character.to_wire(), enabled=self.bus is None)
             existing = await self.store.agents.get(character.agent_id)
         assert existing is not None
         return character, existing
@@ -309,7 +329,12 @@ class AgentManager:
     async def update_record(self, agent_id: UUID, character: Character) -> dict[str, Any]:
         """Replace an agent's character; a running agent is restarted with it."""
         character = with_id(character.model_copy(update={"id": agent_id}))
-        await self.store.agents.upsert(agent_id, character.to_wire())
+        if self.bus is not None:  # workers pick the change up when they next read the record
+            await self.store.agents.upsert(agent_id, character.to_wire(), enabled=agent_id in self._enabled)
+            if agent_id in self._enabled:
+                self._enabled[agent_id] = character.name
+        else:
+            await self.store.agents.upsert(agent_id, character.to_wire())
         if agent_id in self._runtimes:
             await self.stop(agent_id)
             await self.start(agent_id)
@@ -332,10 +357,36 @@ class AgentManager:
         return list(self._runtimes.values())
 
     def is_running(self, agent_id: UUID) -> bool:
+        if self.bus is not None:
+            return agent_id in self._enabled
         return agent_id in self._runtimes
 
-    async def start(self, agent_id: UUID) -> AgentRuntime:
-        """Start the agent of a stored record (a no-op when it runs); ConfigError when there is no record."""
+    async def _set_enabled(self, agent_id: UUID, enabled: bool) -> bool:
+        """Gateway role: flip ``enabled`` on the agent's record (what bus workers obey)."""
+        async with self._lifecycle:
+            record = await self.store.agents.get(agent_id)
+            if record is None:
+                if enabled:
+                    raise ConfigError(f"agent {agent_id} does not exist")
+                self._enabled.pop(agent_id, None)
+                return False
+            was = record.get("enabled") is not False
+            if was != enabled:
+                character = {k: v for k, v in record.items() if k not in AGENT_RECORD_KEYS}
+                await self.store.agents.upsert(agent_id, character, enabled=enabled)
+            if enabled:
+                await self.central.add_server_agent(self.server_id, agent_id)
+                self._enabled[agent_id] = _record_name(record)
+            else:
+                self._enabled.pop(agent_id, None)
+            return was
+
+    async def start(self, agent_id: UUID) -> AgentRuntime | None:
+        """Start the agent of a stored record (a no-op when it runs); ConfigError when there is no record.
+        On a gateway this enables the record and returns None (the agent runs on the bus workers)."""
+        if self.bus is not None:
+            await self._set_enabled(agent_id, True)
+            return None
         async with self._lifecycle:
             runtime = self._runtimes.get(agent_id)
             if runtime is not None:
@@ -354,6 +405,8 @@ class AgentManager:
             return runtime
 
     async def stop(self, agent_id: UUID) -> bool:
+        if self.bus is not None:
+            return await self._set_enabled(agent_id, False)
         async with self._lifecycle:
             runtime = self._runtimes.pop(agent_id, None)
         if runtime is None:
@@ -388,17 +441,23 @@ class AgentManager:
 
     # --- channel bridge ---------------------------------------------------------------------------------
 
-    async def agents_for(self, message: CentralMessage, server_id: UUID) -> list[AgentRuntime]:
+    async def agent_ids_for(self, message: CentralMessage, server_id: UUID) -> list[UUID]:
         """The running agents that should see a channel message: participants subscribed to its server,
         other than its author."""
         participants = await self.central.participants(message.channel_id)
         subscribed = set(await self.central.server_agents(server_id))
         return [
-            rt
+            agent_id
             for agent_id in participants
-            if agent_id != message.author_id
-            and agent_id in subscribed
-            and (rt := self._runtimes.get(agent_id)) is not None
+            if agent_id != message.author_id and agent_id in subscribed and self.is_running(agent_id)
+        ]
+
+    async def agents_for(self, message: CentralMessage, server_id: UUID) -> list[AgentRuntime]:
+        """The in-process runtimes among :meth:`agent_ids_for` (none on a gateway)."""
+        return [
+            rt
+            for agent_id in await self.agent_ids_for(message, server_id)
+            if (rt := self._runtimes.get(agent_id)) is not None
         ]
 
     def spawn(self, work: Coroutine[Any, Any, None]) -> None:
@@ -413,32 +472,48 @@ class AgentManager:
 
     async def _dispatch(self, message: CentralMessage, server_id: UUID, author_name: str | None) -> None:
         try:
-            runtimes = await self.agents_for(message, server_id)
+            agent_ids = await self.agent_ids_for(message, server_id)
             async with anyio.create_task_group() as tg:
-                for runtime in runtimes:
-                    tg.start_soon(self._turn_logged, runtime, message, server_id, author_name)
+                for agent_id in agent_ids:
+                    tg.start_soon(self._turn_logged, agent_id, message, server_id, author_name)
         except Exception:
             log.exception("dispatching message %s failed", message.id)
 
     async def _turn_logged(
-        self, runtime: AgentRuntime, message: CentralMessage, server_id: UUID, author_name: str | None
+        self, agent_id: UUID, message: CentralMessage, server_id: UUID, author_name: str | None
     ) -> None:
         try:
-            await self.agent_turn(runtime, message, server_id, author_name=author_name)
+            await self.turn(agent_id, message, server_id, author_name=author_name)
         except Exception:
-            log.exception("agent %s failed on message %s", runtime.agent_id, message.id)
+            log.exception("agent %s failed on message %s", agent_id, message.id)
 
-    async def agent_turn(
+    async def turn(
         self,
-        runtime: AgentRuntime,
+        agent_id: UUID,
         message: CentralMessage,
         server_id: UUID,
         *,
         author_name: str | None = None,
         on_chunk: ChunkSink | None = None,
     ) -> AgentTurn:
-        """One agent handles one channel message: the ElizaOS message-bus mapping, then the pipeline."""
-        agent_id = runtime.agent_id
+        """One running agent handles one channel message: in-process, or on a bus worker (gateway role).
+        ConfigError when the agent does not run."""
+        if self.bus is not None:
+            if agent_id not in self._enabled:
+                raise ConfigError(f"agent {agent_id} is not running")
+            return await self.bus_turn(
+                agent_id, message, server_id, author_name=author_name, on_chunk=on_chunk
+            )
+        runtime = self._runtimes.get(agent_id)
+        if runtime is None:
+            raise ConfigError(f"agent {agent_id} is not running")
+        return await self.agent_turn(runtime, message, server_id, author_name=author_name, on_chunk=on_chunk)
+
+    async def _agent_message(
+        self, agent_id: UUID, message: CentralMessage, server_id: UUID, author_name: str | None
+    ) -> tuple[Memory, Channel | None, ChannelType, str, str]:
+        """The ElizaOS message-bus mapping of a channel message into the agent's own room:
+        ``(memory, channel, channel_type, source, sender_name)``."""
         channel = await self.central.get_channel(message.channel_id)
         meta = message.metadata or {}
         room_id = create_unique_uuid(agent_id, message.channel_id)
@@ -448,26 +523,6 @@ class AgentManager:
         )
         source = message.source_type or "central-bus"
         sender_name = author_name or f"User-{message.author_id[:8]}"
-        await self._ensure_room(
-            runtime,
-            room_id=room_id,
-            world_id=world_id,
-            server_id=server_id,
-            channel=channel,
-            channel_id=message.channel_id,
-            channel_type=channel_type,
-            source=source,
-        )
-        await runtime.ensure_connection(
-            entity_id=message.author_id,
-            room_id=room_id,
-            world_id=world_id,
-            user_name=sender_name,
-            source=source,
-            type=channel_type,
-            channel_id=message.channel_id,
-            message_server_id=server_id,
-        )
         memory_id = create_unique_uuid(agent_id, f"{message.id}-{agent_id}")
         in_reply_to = create_unique_uuid(agent_id, message.in_reply_to) if message.in_reply_to else None
         memory = Memory(
@@ -492,19 +547,115 @@ class AgentManager:
                 raw={"senderName": sender_name, "senderId": message.author_id},
             ),
         )
-        turn = AgentTurn(agent_id=agent_id, message_memory_id=memory_id, result=MessageResult("ignored", ""))
+        return memory, channel, channel_type, source, sender_name
+
+    async def agent_turn(
+        self,
+        runtime: AgentRuntime,
+        message: CentralMessage,
+        server_id: UUID,
+        *,
+        author_name: str | None = None,
+        on_chunk: ChunkSink | None = None,
+    ) -> AgentTurn:
+        """One agent handles one channel message: the ElizaOS message-bus mapping, then the pipeline."""
+        agent_id = runtime.agent_id
+        memory, channel, channel_type, source, sender_name = await self._agent_message(
+            agent_id, message, server_id, author_name
+        )
+        assert memory.id is not None and memory.world_id is not None
+        await self._ensure_room(
+            runtime,
+            room_id=memory.room_id,
+            world_id=memory.world_id,
+            server_id=server_id,
+            channel=channel,
+            channel_id=message.channel_id,
+            channel_type=channel_type,
+            source=source,
+        )
+        await runtime.ensure_connection(
+            entity_id=message.author_id,
+            room_id=memory.room_id,
+            world_id=memory.world_id,
+            user_name=sender_name,
+            source=source,
+            type=channel_type,
+            channel_id=message.channel_id,
+            message_server_id=server_id,
+        )
+        turn = AgentTurn(agent_id=agent_id, message_memory_id=memory.id, result=MessageResult("ignored", ""))
         chunks = ReplyStream(
             self.broadcaster, agent_id=agent_id, channel_id=message.channel_id, sink=on_chunk
         )
+        name = runtime.character.name
 
         async def deliver(content: Content) -> None:
-            reply = await self._deliver(runtime, message, server_id, channel_type, content, chunks)
+            reply = await self._deliver(agent_id, name, message, server_id, channel_type, content, chunks)
             if reply is not None:
                 turn.replies.append(reply)
 
         with anyio.fail_after(self.message_timeout_s):
             turn.result = await runtime.messages.handle(memory, deliver, stream=chunks.send)
         self._record_run(agent_id, memory, turn.result)
+        await self._complete(agent_id, message, server_id)
+        return turn
+
+    async def bus_turn(
+        self,
+        agent_id: UUID,
+        message: CentralMessage,
+        server_id: UUID,
+        *,
+        author_name: str | None = None,
+        on_chunk: ChunkSink | None = None,
+    ) -> AgentTurn:
+        """Gateway role: the same mapping, submitted to the bus; the worker's reply memories are then stored
+        as central messages and broadcast (streamed in word chunks first) exactly as in-process replies."""
+        from ..scale import Connection
+
+        assert self.bus is not None
+        memory, channel, channel_type, source, sender_name = await self._agent_message(
+            agent_id, message, server_id, author_name
+        )
+        assert memory.id is not None
+        connection = Connection(
+            user_name=sender_name,
+            name=channel.name if channel else None,
+            source=source,
+            channel_type=channel_type,
+            world_id=memory.world_id,
+            channel_id=message.channel_id,
+            message_server_id=server_id,
+        )
+        started = time.monotonic()
+        ticket = await self.bus.submit(memory, connection=connection)
+        reply = await ticket.result(timeout_s=self.message_timeout_s)
+        responses = list(reply.responses)
+        result = MessageResult(
+            cast(Status, reply.status),
+            new_uuid(),
+            responses=responses,
+            content=responses[-1].content if responses else None,
+            duration_ms=(time.monotonic() - started) * 1000,
+            error=reply.error,
+        )
+        turn = AgentTurn(agent_id=agent_id, message_memory_id=memory.id, result=result)
+        chunks = ReplyStream(
+            self.broadcaster, agent_id=agent_id, channel_id=message.channel_id, sink=on_chunk
+        )
+        name = self._enabled.get(agent_id) or f"Agent {agent_id[:8]}"
+        for response in responses:
+            delivered = await self._deliver(
+                agent_id, name, message, server_id, channel_type, response.content, chunks
+            )
+            if delivered is not None:
+                turn.replies.append(delivered)
+        self._record_run(agent_id, memory, result)
+        await self._complete(agent_id, message, server_id)
+        return turn
+
+    async def _complete(self, agent_id: UUID, message: CentralMessage, server_id: UUID) -> None:
         await self.broadcaster.emit(
             "messageComplete",
             {
@@ -515,7 +666,6 @@ class AgentManager:
             },
             room=message.channel_id,
         )
-        return turn
 
     async def _ensure_room(
         self,
@@ -560,7 +710,8 @@ class AgentManager:
 
     async def _deliver(
         self,
-        runtime: AgentRuntime,
+        agent_id: UUID,
+        agent_name: str,
         message: CentralMessage,
         server_id: UUID,
         channel_type: ChannelType,
@@ -571,7 +722,6 @@ class AgentManager:
         text = content.text or ""
         if "IGNORE" in actions or not text.strip():
             return None
-        agent_id = runtime.agent_id
         reply_id = await chunks.finish(text)
         attachments = [a.to_wire() for a in content.attachments] if content.attachments else None
         reply = await self.central.create_message(
@@ -584,7 +734,7 @@ class AgentManager:
             in_reply_to=message.id,
             metadata={
                 "agent_id": agent_id,
-                "agentName": runtime.character.name,
+                "agentName": agent_name,
                 "attachments": attachments,
                 "channelType": channel_type.value,
                 "isDm": channel_type == ChannelType.DM,
@@ -595,7 +745,7 @@ class AgentManager:
             {
                 "id": reply.id,
                 "senderId": agent_id,
-                "senderName": runtime.character.name,
+                "senderName": agent_name,
                 "text": text,
                 "channelId": message.channel_id,
                 "roomId": message.channel_id,

@@ -149,8 +149,7 @@ async def _sse_turn(
             await send.send(sse_event(event, data))
 
     await emit("user_message", user_message)
-    runtime = manager.get(agent_id)
-    if runtime is None:
+    if not manager.is_running(agent_id):
         await emit("error", {"error": f"Agent {agent_id} not found in registry"})
         return
 
@@ -158,7 +157,7 @@ async def _sse_turn(
         await emit("chunk", {"messageId": message_id, "chunk": chunk, "index": index})
 
     try:
-        turn = await manager.agent_turn(runtime, msg, server_id, author_name=author_name, on_chunk=on_chunk)
+        turn = await manager.turn(agent_id, msg, server_id, author_name=author_name, on_chunk=on_chunk)
     except Exception as exc:
         await emit("error", {"error": f"{type(exc).__name__}: {exc}"})
         return
@@ -199,10 +198,9 @@ def sse_response(
 async def http_turn(
     manager: AgentManager, agent_id: str, msg: CentralMessage, server_id: str, author_name: str | None
 ) -> AgentTurn:
-    runtime = manager.get(agent_id)
-    if runtime is None:
+    if not manager.is_running(agent_id):
         raise flat_error(404, f"Agent {agent_id} is not running")
-    turn = await manager.agent_turn(runtime, msg, server_id, author_name=author_name)
+    turn = await manager.turn(agent_id, msg, server_id, author_name=author_name)
     if turn.result.status == "error":
         raise flat_error(500, "Failed to process message in HTTP transport", turn.result.error)
     return turn

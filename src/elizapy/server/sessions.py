@@ -177,7 +177,7 @@ async def health(registry: Registry, request: Request) -> JSONResponse:
 
 @router.post("", summary="Create a session with a running agent", status_code=201)
 async def create_session(body: CreateSessionBody, registry: Registry, manager: Manager) -> JSONResponse:
-    if manager.get(body.agentId) is None:
+    if not manager.is_running(body.agentId):
         raise session_error(404, "AGENT_NOT_FOUND", f"Agent with ID '{body.agentId}' not found")
     _check_metadata(body.metadata)
     if len(registry.sessions) >= MAX_SESSIONS:

@@ -18,6 +18,7 @@ import inspect
 import json
 import logging
 import traceback
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -45,6 +46,11 @@ from .wire import (
 )
 
 log = logging.getLogger("elizapy.sidekick.rpc")
+
+try:  # optional: about 3x faster than json.loads on a typical frame
+    from orjson import loads as _loads
+except ImportError:  # pragma: no cover - orjson is installed wherever the benchmarks run
+    _loads = json.loads
 
 ProgressFn = Callable[[ProgressParams], Awaitable[None] | None]
 _TRACEBACK_CHARS = 2000
@@ -149,6 +155,9 @@ class Dispatcher:
         self._next_id = 0
         self._pending: dict[RequestId, _Pending] = {}
         self._incoming: dict[RequestId, anyio.CancelScope] = {}
+        self._queue: deque[tuple[RpcRequest, anyio.CancelScope]] = deque()
+        self._idle: list[anyio.Event] = []
+        self._workers = 0
         self._tg: TaskGroup | None = None
         self._closed: BaseException | None = None
         self.closed = anyio.Event()
@@ -305,11 +314,13 @@ class Dispatcher:
         if isinstance(item, Oversize):
             await self._on_oversize(item)
             return
-        try:
-            frame = FRAME.validate_json(item)
-        except ValidationError as exc:
-            await self._on_malformed(item, exc)
-            return
+        frame = _fast_frame(item)
+        if frame is None:
+            try:
+                frame = FRAME.validate_json(item)
+            except ValidationError as exc:
+                await self._on_malformed(item, exc)
+                return
         if isinstance(frame, RpcRequest):
             self._start_request(frame)
         elif isinstance(frame, RpcNotification):
@@ -387,7 +398,24 @@ class Dispatcher:
             return
         scope = anyio.CancelScope()
         self._incoming[req.id] = scope
-        self._tg.start_soon(self._serve, req, scope)
+        # Served by a pool of long-lived workers (at most max_in_flight of them, started on demand) rather
+        # than a task per request: spawning a task is most of the per-request cost of a small call.
+        self._queue.append((req, scope))
+        if self._idle:
+            self._idle.pop().set()
+        elif self._workers < self.max_in_flight:
+            self._workers += 1
+            self._tg.start_soon(self._worker)
+
+    async def _worker(self) -> None:
+        queue = self._queue
+        while True:
+            while queue:
+                req, scope = queue.popleft()
+                await self._serve(req, scope)
+            wake = anyio.Event()
+            self._idle.append(wake)
+            await wake.wait()
 
     async def _serve(self, req: RpcRequest, scope: anyio.CancelScope) -> None:
         ctx = RequestContext(req.id, req.method, self)
@@ -458,6 +486,39 @@ class Dispatcher:
             log.warning("peer reported an error without an id: [%s] %s", err.code, err.message)
             return
         self._resolve(frame.id, error=error_from_wire(err.code, err.message, err.data))
+
+
+_REQUEST_KEYS = frozenset(("jsonrpc", "id", "method", "params"))
+_SUCCESS_KEYS = frozenset(("jsonrpc", "id", "result"))
+
+
+def _fast_frame(raw: bytes) -> RpcRequest | RpcSuccess | None:
+    """The common frames (a well-formed request or success answer) without the pydantic envelope pass.
+
+    Accepts only what ``FRAME.validate_json`` accepts with the same outcome; anything else (a notification,
+    an error answer, a malformed or unusual frame) returns None and takes the validating path.
+    """
+    try:
+        obj = _loads(raw)
+    except ValueError:
+        return None
+    if type(obj) is not dict or obj.get("jsonrpc") != "2.0":
+        return None
+    rid = obj.get("id")
+    if type(rid) is not int and type(rid) is not str:
+        return None
+    keys = obj.keys()
+    if "method" in obj:
+        method = obj["method"]
+        params = obj.get("params")
+        if type(method) is not str or not keys <= _REQUEST_KEYS:
+            return None
+        if params is not None and type(params) is not dict and type(params) is not list:
+            return None
+        return RpcRequest.model_construct(jsonrpc="2.0", id=rid, method=method, params=params)
+    if "result" in obj and keys <= _SUCCESS_KEYS:
+        return RpcSuccess.model_construct(jsonrpc="2.0", id=rid, result=obj["result"])
+    return None
 
 
 def _past(deadline: float) -> bool:
