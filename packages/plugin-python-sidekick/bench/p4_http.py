@@ -65,7 +65,10 @@ def build_app(module: str) -> Any:
             {
                 "type": "http.response.start",
                 "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(payload))],
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", b"%d" % len(payload)),
+                ],
             }
         )
         await send({"type": "http.response.body", "body": payload})

@@ -453,6 +453,70 @@ def p7(agents: int = 1000, reps: int = 3) -> Scenario:
     }
 
 
+def p4(n: int = 20000, concurrency: int = 64, reps: int = 3) -> Scenario:
+    """Sidekick round trip over stdio JSON-RPC, next to a raw pipe echo and HTTP/JSON (same run)."""
+    name = "sidekick no-op action round trip: stdio JSON-RPC vs raw pipe echo and HTTP"
+    script = Path("packages/plugin-python-sidekick/bench/p4.mjs")
+    node = shutil.which("node")
+    if node is None or not (script.parent.parent / "dist").is_dir():
+        return {
+            "name": name,
+            "ours": None,
+            "anchor": None,
+            "ratio": None,
+            "unit": "ms p50",
+            "met": None,
+            "goal": "p50 <= 3x pipe echo, >= 20,000 calls/s",
+            "anchor_error": "needs node and the built plugin (scripts/setup/sidekick.sh)",
+        }
+    runs = []
+    for _ in range(reps):
+        proc = subprocess.run(
+            [node, str(script), "--n", str(n), "--concurrency", str(concurrency)],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env={**os.environ, "SIDEKICK_BENCH_PYTHON": sys.executable},
+        )
+        if proc.returncode == 0 and proc.stdout.strip():
+            runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    if not runs:
+        return {
+            "name": name,
+            "ours": None,
+            "anchor": None,
+            "ratio": None,
+            "unit": "ms p50",
+            "met": None,
+            "goal": "p50 <= 3x pipe echo, >= 20,000 calls/s",
+            "anchor_error": "p4.mjs failed",
+        }
+    ours = statistics.median(r["stdio"]["sequential"]["p50_ms"] for r in runs)
+    pipe = statistics.median(r["pipe"]["sequential"]["p50_ms"] for r in runs)
+    calls = statistics.median(r["stdio"]["concurrent"]["calls_s"] for r in runs)
+    return {
+        "name": name,
+        "ours": round(ours, 4),
+        "anchor": round(pipe, 4),
+        "ratio": round(ours / pipe, 1),
+        "unit": "ms p50 (ratio = ours / pipe floor)",
+        "goal": "p50 <= 3x pipe echo, >= 20,000 calls/s",
+        "met": ours / pipe <= 3 and calls >= 20000,
+        "ours_calls_s": round(calls),
+        "ours_p99_ms": statistics.median(r["stdio"]["sequential"]["p99_ms"] for r in runs),
+        "http_p50_ms": statistics.median(r["http"]["sequential"]["p50_ms"] for r in runs),
+        "http_calls_s": round(statistics.median(r["http"]["concurrent"]["calls_s"] for r in runs)),
+        "reps_calls_s": [round(r["stdio"]["concurrent"]["calls_s"]) for r in runs],
+        "anchor_error": "anchor = raw pipe echo (the physical floor), same frames, same run",
+    }
+
+
+def p6() -> Scenario:
+    from .perf_p6 import p6 as concurrent_rooms
+
+    return concurrent_rooms()
+
+
 def p8() -> Scenario:
     from .perf_p8 import p8 as scale_out
 
@@ -469,15 +533,15 @@ SCENARIOS: dict[str, Callable[[], Scenario]] = {
     "P1": p1,
     "P2": p2,
     "P3": p3,
+    "P4": p4,
     "P5": p5,
+    "P6": p6,
     "P7": p7,
+    "P8": p8,
     "L1": l1,
     "T1": t1,
 }
-PENDING = {
-    "P4": "sidekick round trip vs raw pipe and HTTP (issue 5)",
-    "P6": "1,000 concurrent rooms over HTTP vs TS (issue 6)",
-}
+PENDING: dict[str, str] = {}
 
 
 def run_all(

@@ -25,15 +25,17 @@ from typing import Any, Protocol
 
 import anyio
 from anyio.abc import TaskGroup
+from anyio.streams.memory import MemoryObjectSendStream
 from pydantic import ValidationError
 
 from ..errors import BridgeError
 from .errors import ConnectionClosed, FrameTooLarge, RequestTimeout, RpcError, error_from_wire
-from .transport import Oversize, Transport
+from .transport import Incoming, Oversize, Transport
 from .wire import (
     DEFAULT_MAX_IN_FLIGHT,
     FRAME,
     ErrorCode,
+    Frame,
     Limits,
     Params,
     ProgressParams,
@@ -47,6 +49,7 @@ from .wire import (
 
 log = logging.getLogger("elizapy.sidekick.rpc")
 
+_loads: Callable[[bytes], Any]
 try:  # optional: about 3x faster than json.loads on a typical frame
     from orjson import loads as _loads
 except ImportError:  # pragma: no cover - orjson is installed wherever the benchmarks run
@@ -189,10 +192,19 @@ class Dispatcher:
                 tg.cancel_scope.cancel()
 
     async def _read_loop(self) -> None:
+        read = self.transport.read
+        # frames already buffered are handled without a checkpoint each (one per batch is enough)
+        nowait: Callable[[], Incoming] | None = getattr(read, "receive_nowait", None)
         try:
-            async for item in self.transport.read:
+            async for item in read:
                 await self._on_frame(item)
-        except (anyio.ClosedResourceError, anyio.BrokenResourceError):
+                while nowait is not None:
+                    try:
+                        item = nowait()
+                    except anyio.WouldBlock:
+                        break
+                    await self._on_frame(item)
+        except (anyio.ClosedResourceError, anyio.BrokenResourceError, anyio.EndOfStream):
             pass
         finally:
             self._close(ConnectionClosed("the peer closed the connection"))
@@ -209,8 +221,15 @@ class Dispatcher:
     # --- sending -----------------------------------------------------------------------------------------
 
     async def _write(self, frame: bytes) -> None:
+        write = self.transport.write
         try:
-            await self.transport.write.send(frame)
+            if isinstance(write, MemoryObjectSendStream):
+                try:  # no checkpoint per frame when the outgoing buffer has room
+                    write.send_nowait(frame)
+                    return
+                except anyio.WouldBlock:
+                    pass
+            await write.send(frame)
         except (anyio.ClosedResourceError, anyio.BrokenResourceError) as exc:
             self._close(ConnectionClosed("the transport is closed"))
             raise ConnectionClosed("the transport is closed") from exc
@@ -314,7 +333,7 @@ class Dispatcher:
         if isinstance(item, Oversize):
             await self._on_oversize(item)
             return
-        frame = _fast_frame(item)
+        frame: Frame | None = _fast_frame(item)
         if frame is None:
             try:
                 frame = FRAME.validate_json(item)

@@ -101,7 +101,10 @@ async def _pump_in(
             while True:
                 data = await source.receive(_READ_CHUNK)
                 for item in framer.feed(data):
-                    await sink.send(item)
+                    try:  # no checkpoint per frame: one per read is enough
+                        sink.send_nowait(item)
+                    except anyio.WouldBlock:
+                        await sink.send(item)
 
 
 async def _pump_out(frames: MemoryObjectReceiveStream[bytes], sink: ByteSendStream) -> None:
@@ -160,7 +163,12 @@ class _Bounded(ObjectReceiveStream[Incoming]):
         self._limit = limit
 
     async def receive(self) -> Incoming:
-        frame = await self._inner.receive()
+        return self._bound(await self._inner.receive())
+
+    def receive_nowait(self) -> Incoming:
+        return self._bound(self._inner.receive_nowait())
+
+    def _bound(self, frame: bytes) -> Incoming:
         if len(frame) > self._limit:
             return Oversize(len(frame), frame[:HEAD_BYTES])
         return frame

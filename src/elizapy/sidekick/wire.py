@@ -323,6 +323,12 @@ class DelegateParams(InvocationParams):
     """The host's own actions offered as tools (invoked back through ``runtime/invokeAction``)."""
     max_steps: int | None = Field(None, ge=1, le=50)
     model_type: str = "TEXT_LARGE"
+    backend: str | None = None
+    """``tools`` (default), ``langgraph`` or ``callable``/``module:attr``; None: read the host's settings."""
+    graph: str | None = None
+    """``module:attr`` of the LangGraph graph or factory when ``backend`` is ``langgraph``."""
+    streaming: bool = False
+    """Send answer text as ``callback/chunk`` notifications while it is generated."""
 
 
 class ToolCallRecord(WireParams):
