@@ -287,9 +287,10 @@ async def delegate_choice(params: DelegateParams, host: HostApi) -> DelegateChoi
     """
     known, backend = _param(params, "backend")
     known_graph, target = _param(params, "graph")
-    if not known:
+    # A field that was not sent (None) means "the plugin did not say": ask the host's settings.
+    if not known or backend is None:
         backend = _text(await host.get_setting(BACKEND_SETTING))
-    if not known_graph:
+    if not known_graph or target is None:
         target = _text(await host.get_setting(GRAPH_SETTING))
         if not target and (backend or "").strip().lower() in ("langgraph", "graph"):
             target = _text(await host.get_setting(GRAPH_FALLBACK_SETTING))
