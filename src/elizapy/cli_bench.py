@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import platform
 import sys
 import time
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -24,6 +26,22 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
+def markdown_table(results: dict[str, Any], meta: dict[str, Any]) -> str:
+    """The README's "Performance" table, generated from a run (never edited by hand)."""
+    lines = [
+        f"Measured {meta['date']} on {meta['machine']}, {meta['cpus']} cores, Python {meta['python']} "
+        "(`make bench`; ratios are TS ÷ ours unless the unit says otherwise).",
+        "",
+        "| id | scenario | ours | TS / anchor | ratio | unit | goal | met |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for sid, r in results.items():
+        met = {True: "yes", False: "**no**", None: "–"}[r.get("met")]
+        lines.append(f"| {sid} | {r.get('name', '')} | {_fmt(r.get('ours'))} | {_fmt(r.get('anchor'))} | "
+                     f"{_fmt(r.get('ratio'))} | {_fmt(r.get('unit'))} | {_fmt(r.get('goal'))} | {met} |")
+    return "\n".join(lines) + "\n"
+
+
 @app.command()
 def perf(
     as_json: Annotated[
@@ -37,6 +55,13 @@ def perf(
     ids = [s.strip().upper() for s in only.split(",")] if only else None
     started = time.time()
     results = run_all(ids, progress=lambda sid: console.print(f"[dim]running {sid}…[/]"))
+    out_dir = Path(".bench")
+    out_dir.mkdir(exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    meta = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine": platform.machine(),
+            "cpus": os.cpu_count(), "python": sys.version.split()[0]}
+    (out_dir / f"perf-{stamp}.json").write_text(json.dumps({"meta": meta, "results": results}, default=str))
+    (out_dir / "perf-latest.md").write_text(markdown_table(results, meta))
     if as_json:
         print(json.dumps(results, default=str))
         return
