@@ -6,6 +6,7 @@ passes them inward explicitly.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
@@ -169,7 +170,14 @@ def serve(
     console.print(f"loaded {provider.label_for(ModelType.TEXT_LARGE)} and "
                   f"{provider.label_for(ModelType.TEXT_EMBEDDING)} in {time.perf_counter() - started:.1f}s; "
                   f"serving http://{host}:{port}/v1")
-    uvicorn.run(create_app(provider), host=host, port=port, log_level="warning")
+    # A generation in flight runs on a native llama.cpp thread that SIGTERM cannot interrupt: bound the
+    # graceful shutdown, free the models, and leave even if a native thread is still busy.
+    uvicorn.run(create_app(provider), host=host, port=port, log_level="warning", timeout_graceful_shutdown=5)
+    from .models.local import unload_all
+
+    with contextlib.suppress(Exception):
+        unload_all()
+    os._exit(0)
 
 
 __all__ = ["app"]
