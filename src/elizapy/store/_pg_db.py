@@ -25,7 +25,7 @@ from psycopg.types.json import Jsonb, set_json_dumps
 from psycopg_pool import AsyncConnectionPool
 
 from ..errors import StoreError
-from ._json import compact_dumps
+from ._shared import compact_dumps
 from .base import EMBEDDING_DIMENSIONS
 
 Row = tuple[Any, ...]

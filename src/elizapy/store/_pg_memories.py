@@ -22,10 +22,12 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 from ..types import UUID, Content, Memory, MemoryMetadata, new_uuid, now_ms
 from ._pg_db import PgDb, Row, Tx, Vector, jsonb, vector
+from ._shared import memory_filters
 from .base import EMBEDDING_DIMENSIONS
 
 DEFAULT_EXACT_SCAN_MAX = 5000
@@ -60,41 +62,8 @@ def _to_memory(row: Row, similarity: float | None = None) -> Memory:
     )
 
 
-def _filters(
-    table: str | None,
-    *,
-    room_id: UUID | None = None,
-    entity_id: UUID | None = None,
-    agent_id: UUID | None = None,
-    world_id: UUID | None = None,
-    unique: bool | None = None,
-    start: int | None = None,
-    end: int | None = None,
-) -> tuple[str, list[Any]]:
-    """A WHERE clause over ``m``; its text depends only on which filters are present, so each combination
-    becomes one server-side prepared statement after a few uses."""
-    clauses: list[str] = []
-    args: list[Any] = []
-    for column, value in (
-        ("m.type", table),
-        ("m.room_id", room_id),
-        ("m.entity_id", entity_id),
-        ("m.agent_id", agent_id),
-        ("m.world_id", world_id),
-    ):
-        if value is not None:
-            clauses.append(f"{column} = %s")
-            args.append(value)
-    if unique is not None:
-        clauses.append("m.is_unique = %s")
-        args.append(unique)
-    if start is not None:
-        clauses.append("m.created_at >= %s")
-        args.append(start)
-    if end is not None:
-        clauses.append("m.created_at <= %s")
-        args.append(end)
-    return (" AND ".join(clauses) or "TRUE"), args
+_filters = partial(memory_filters, mark="%s", always_true="TRUE", unique_param=bool)
+"""Memory filters in this driver's placeholder style (see :func:`memory_filters`)."""
 
 
 def _limit(count: int | None) -> int | None:

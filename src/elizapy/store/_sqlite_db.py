@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from ..errors import StoreError
-from ._json import compact_dumps
+from ._shared import compact_dumps
 from .base import EMBEDDING_DIMENSIONS
 
 Row = tuple[Any, ...]

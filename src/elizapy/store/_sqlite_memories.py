@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 from ..types import UUID, Content, Memory, MemoryMetadata, new_uuid, now_ms
+from ._shared import memory_filters
 from ._sqlite_db import Db, Row, blob_vector, dumps, loads, vector_blob
 
 EXACT_SCAN_MAX = 2000
@@ -57,41 +59,8 @@ def _to_memory(row: Row, similarity: float | None = None) -> Memory:
     )
 
 
-def _filters(
-    table: str | None,
-    *,
-    room_id: UUID | None = None,
-    entity_id: UUID | None = None,
-    agent_id: UUID | None = None,
-    world_id: UUID | None = None,
-    unique: bool | None = None,
-    start: int | None = None,
-    end: int | None = None,
-) -> tuple[str, list[Any]]:
-    """A WHERE clause over ``m`` for the given filters. Its text depends only on which filters are present,
-    so each combination is one cached prepared statement."""
-    clauses: list[str] = []
-    args: list[Any] = []
-    for column, value in (
-        ("m.type", table),
-        ("m.room_id", room_id),
-        ("m.entity_id", entity_id),
-        ("m.agent_id", agent_id),
-        ("m.world_id", world_id),
-    ):
-        if value is not None:
-            clauses.append(f"{column} = ?")
-            args.append(value)
-    if unique is not None:
-        clauses.append("m.is_unique = ?")
-        args.append(int(unique))
-    if start is not None:
-        clauses.append("m.created_at >= ?")
-        args.append(start)
-    if end is not None:
-        clauses.append("m.created_at <= ?")
-        args.append(end)
-    return (" AND ".join(clauses) or "1"), args
+_filters = partial(memory_filters, mark="?", always_true="1", unique_param=int)
+"""Memory filters in this driver's placeholder style (see :func:`memory_filters`)."""
 
 
 def _limit(count: int | None) -> int:

@@ -8,8 +8,8 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from ..errors import StoreError
 from ..types import UUID, Log, Relationship, Task, new_uuid, now_ms
+from ._shared import apply_task_changes, task_changes
 from ._sqlite_db import Db, Row, dumps, loads
 
 # --- relationships ----------------------------------------------------------------------------------------
@@ -80,13 +80,6 @@ class SqliteRelationshipStore:
 # --- tasks ------------------------------------------------------------------------------------------------
 
 _TASK = "SELECT id, name, description, room_id, world_id, entity_id, tags, metadata, updated_at FROM tasks t"
-_TASK_FIELDS: dict[str, str] = {}  # every accepted key (field name or camelCase alias) -> field name
-for _name, _field in Task.model_fields.items():
-    _TASK_FIELDS[_name] = _name
-    if _field.alias:
-        _TASK_FIELDS[_field.alias] = _name
-
-
 def _to_task(row: Row) -> Task:
     return Task(
         id=row[0], name=row[1], description=row[2], room_id=row[3], world_id=row[4], entity_id=row[5],
@@ -158,16 +151,12 @@ class SqliteTaskStore:
     async def update(self, task_id: UUID, **changes: Any) -> None:
         """Sets the given fields (snake_case or camelCase names), keeps the others; ``updated_at`` becomes now
         unless given. Metadata is replaced, not deep-merged. An unknown task is a no-op."""
-        unknown = sorted(key for key in changes if key not in _TASK_FIELDS)
-        if unknown:
-            raise StoreError(f"unknown task field(s): {', '.join(unknown)}")
-        normalized = {_TASK_FIELDS[key]: value for key, value in changes.items()}
-        normalized.pop("id", None)
+        normalized = task_changes(changes)
         with self._db.tx():
             current = self._get(task_id)
             if current is None:
                 return
-            merged = Task.model_validate({**current.model_dump(), "updated_at": now_ms(), **normalized})
+            merged = apply_task_changes(current, normalized)
             self._write(merged, task_id)
 
     async def delete(self, task_id: UUID) -> None:
