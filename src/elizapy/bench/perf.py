@@ -38,10 +38,18 @@ ANCHORS_DIR = Path("packages/bench-anchors-ts")
 BENCH_CHARACTER = Character(name="Bench", bio=["A benchmark agent."], system="Answer briefly.")
 
 
-def _met(value: float | None, goal: float, *, lower_is_better: bool) -> bool | None:
-    if value is None:
-        return None
-    return value <= goal if lower_is_better else value >= goal
+def not_run(name: str, unit: str, goal: str, why: str) -> Scenario:
+    """The result of a scenario that could not run here: no numbers, and the reason."""
+    return {
+        "name": name,
+        "ours": None,
+        "anchor": None,
+        "ratio": None,
+        "unit": unit,
+        "goal": goal,
+        "met": None,
+        "anchor_error": why,
+    }
 
 
 def run_anchor(
@@ -385,16 +393,12 @@ def l1(model: str = "qwen2.5-coder-0.5b", reps: int = 5, max_tokens: int = 48) -
     try:
         out = anyio.run(_l1, model, reps, max_tokens)
     except Exception as exc:  # the local extra is optional
-        return {
-            "name": "local model through our stack vs raw xllamacpp",
-            "ours": None,
-            "anchor": None,
-            "ratio": None,
-            "unit": "s/request",
-            "goal": "within 10 % of raw",
-            "met": None,
-            "anchor_error": f"not run: {exc}",
-        }
+        return not_run(
+            "local model through our stack vs raw xllamacpp",
+            "s/request",
+            "within 10 % of raw",
+            f"not run: {exc}",
+        )
     ours, raw = statistics.median(out["ours_s"]), statistics.median(out["raw_s"])
     return {
         "name": f"local {model}: one request through our stack vs raw xllamacpp (same engine)",
@@ -453,22 +457,16 @@ def p7(agents: int = 1000, reps: int = 3) -> Scenario:
     }
 
 
+P4_GOAL = "p50 <= 3x pipe echo, >= 20,000 calls/s"
+
+
 def p4(n: int = 20000, concurrency: int = 64, reps: int = 3) -> Scenario:
     """Sidekick round trip over stdio JSON-RPC, next to a raw pipe echo and HTTP/JSON (same run)."""
     name = "sidekick no-op action round trip: stdio JSON-RPC vs raw pipe echo and HTTP"
     script = Path("packages/plugin-python-sidekick/bench/p4.mjs")
     node = shutil.which("node")
     if node is None or not (script.parent.parent / "dist").is_dir():
-        return {
-            "name": name,
-            "ours": None,
-            "anchor": None,
-            "ratio": None,
-            "unit": "ms p50",
-            "met": None,
-            "goal": "p50 <= 3x pipe echo, >= 20,000 calls/s",
-            "anchor_error": "needs node and the built plugin (scripts/setup/sidekick.sh)",
-        }
+        return not_run(name, "ms p50", P4_GOAL, "needs node and the built plugin (scripts/setup/sidekick.sh)")
     runs = []
     for _ in range(reps):
         proc = subprocess.run(
@@ -481,16 +479,7 @@ def p4(n: int = 20000, concurrency: int = 64, reps: int = 3) -> Scenario:
         if proc.returncode == 0 and proc.stdout.strip():
             runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
     if not runs:
-        return {
-            "name": name,
-            "ours": None,
-            "anchor": None,
-            "ratio": None,
-            "unit": "ms p50",
-            "met": None,
-            "goal": "p50 <= 3x pipe echo, >= 20,000 calls/s",
-            "anchor_error": "p4.mjs failed",
-        }
+        return not_run(name, "ms p50", P4_GOAL, "p4.mjs failed")
     ours = statistics.median(r["stdio"]["sequential"]["p50_ms"] for r in runs)
     pipe = statistics.median(r["pipe"]["sequential"]["p50_ms"] for r in runs)
     calls = statistics.median(r["stdio"]["concurrent"]["calls_s"] for r in runs)
@@ -541,7 +530,6 @@ SCENARIOS: dict[str, Callable[[], Scenario]] = {
     "L1": l1,
     "T1": t1,
 }
-PENDING: dict[str, str] = {}
 
 
 def run_all(
@@ -554,16 +542,4 @@ def run_all(
         if progress:
             progress(sid)
         out[sid] = fn()
-    for sid, why in PENDING.items():
-        if not only or sid in only:
-            out[sid] = {
-                "name": why,
-                "ours": None,
-                "anchor": None,
-                "ratio": None,
-                "unit": None,
-                "goal": None,
-                "met": None,
-                "anchor_error": "not implemented yet",
-            }
     return dict(sorted(out.items()))

@@ -40,6 +40,19 @@ def request_from_params(params: dict[str, Any]) -> TextRequest:
     )
 
 
+def eliza_sampling_params(request: TextRequest) -> dict[str, Any]:
+    """The sampling part of an ElizaOS ``useModel`` text call (``maxTokens``, ``temperature``,
+    ``stopSequences``), the inverse of :func:`request_from_params`; callers add prompt and schema keys."""
+    params: dict[str, Any] = {}
+    if request.max_tokens is not None:
+        params["maxTokens"] = request.max_tokens
+    if request.temperature is not None:
+        params["temperature"] = request.temperature
+    if request.stop_sequences:
+        params["stopSequences"] = request.stop_sequences
+    return params
+
+
 class ModelGateway:
     """Holds model registrations; shared by every agent of a process (it keeps no per-agent state)."""
 
@@ -95,12 +108,7 @@ class ModelGateway:
         params: dict[str, Any] = {"prompt": request.prompt or ""}
         if request.system is not None:
             params["system"] = request.system
-        if request.max_tokens is not None:
-            params["maxTokens"] = request.max_tokens
-        if request.temperature is not None:
-            params["temperature"] = request.temperature
-        if request.stop_sequences:
-            params["stopSequences"] = request.stop_sequences
+        params.update(eliza_sampling_params(request))
         if request.response_schema is not None:
             params["schema"] = request.response_schema
         out = await reg.raw(runtime, params)

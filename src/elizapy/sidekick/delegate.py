@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
 from ..models.base import ChatMessage, TextRequest, TextResult, ToolCall, ToolSpec
+from ..models.gateway import eliza_sampling_params
 from ..models.parsing import extract_json_text
 from ..reasoning.delegate import (
     AssistantMessage,
@@ -128,13 +129,7 @@ class HostModelProvider:
         emulate = bool(request.tools) and request.tool_choice != "none"
         if emulate:
             request = _with_tool_step(request)
-        params: dict[str, Any] = {"prompt": render_prompt(request)}
-        if request.max_tokens is not None:
-            params["maxTokens"] = request.max_tokens
-        if request.temperature is not None:
-            params["temperature"] = request.temperature
-        if request.stop_sequences:
-            params["stopSequences"] = request.stop_sequences
+        params: dict[str, Any] = {"prompt": render_prompt(request), **eliza_sampling_params(request)}
         if request.response_schema is not None:
             params["responseFormat"] = {"type": "json_object"}
             params["responseSchema"] = request.response_schema
