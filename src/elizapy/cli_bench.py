@@ -48,20 +48,44 @@ def perf(
         bool, typer.Option("--json", help="print one JSON object keyed by scenario id")
     ] = False,
     only: Annotated[str | None, typer.Option(help="comma-separated scenario ids, e.g. P1,P3")] = None,
+    metrics_db: Annotated[
+        Path | None,
+        typer.Option(help="metrics DB for the results (default $ELIZAPY_METRICS_DB or .elizapy/metrics.db)"),
+    ] = None,
+    no_metrics: Annotated[bool, typer.Option("--no-metrics", help="do not write the metrics DB")] = False,
+    from_json: Annotated[
+        Path | None,
+        typer.Option(help="do not run: store and show the results of an earlier run (.bench/perf-*.json)"),
+    ] = None,
 ) -> None:
     """Run the performance suite (P1…P8) and print ours vs anchor with the ratio."""
-    from .bench.perf import run_all
-
-    ids = [s.strip().upper() for s in only.split(",")] if only else None
     started = time.time()
-    results = run_all(ids, progress=lambda sid: console.print(f"[dim]running {sid}…[/]"))
-    out_dir = Path(".bench")
-    out_dir.mkdir(exist_ok=True)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    meta = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine": platform.machine(),
-            "cpus": os.cpu_count(), "python": sys.version.split()[0]}
-    (out_dir / f"perf-{stamp}.json").write_text(json.dumps({"meta": meta, "results": results}, default=str))
-    (out_dir / "perf-latest.md").write_text(markdown_table(results, meta))
+    if from_json is not None:
+        try:
+            saved = json.loads(from_json.read_text())
+            results, meta = dict(saved["results"]), dict(saved["meta"])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            console.print(f"[red]error:[/] {from_json}: not a saved perf run ({exc})")
+            raise typer.Exit(2) from None
+    else:
+        from .bench.perf import run_all
+
+        ids = [s.strip().upper() for s in only.split(",")] if only else None
+        results = run_all(ids, progress=lambda sid: console.print(f"[dim]running {sid}…[/]"))
+        out_dir = Path(".bench")
+        out_dir.mkdir(exist_ok=True)
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        meta = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine": platform.machine(),
+                "cpus": os.cpu_count(), "python": sys.version.split()[0]}
+        saved_text = json.dumps({"meta": meta, "results": results}, default=str)
+        (out_dir / f"perf-{stamp}.json").write_text(saved_text)
+        (out_dir / "perf-latest.md").write_text(markdown_table(results, meta))
+    if not no_metrics:
+        from .bench.metrics import MetricsStore
+
+        with MetricsStore(metrics_db) as store:
+            run_id = store.record_perf(results)
+        console.print(f"[dim]stored as {run_id} in {store.path}[/]")
     if as_json:
         print(json.dumps(results, default=str))
         return

@@ -52,6 +52,13 @@ def tau2_command(
             "default: scripted for oracle/null/sabotaged, required for config agents"
         ),
     ] = None,
+    user_style: Annotated[
+        str,
+        typer.Option(
+            help="official (tau2's user simulator as published) or anchored (plus a role reminder and the "
+            "scenario's opening line, for small local user models; labelled in results)"
+        ),
+    ] = "official",
     judge_model: Annotated[
         str | None,
         typer.Option(help="LLM for natural-language assertions (τ³ retail), same form as --user-model"),
@@ -81,7 +88,7 @@ def tau2_command(
 
     try:
         spec = load_agent_spec(agent)
-        user = parse_user_model(user_model)
+        user = parse_user_model(user_model, user_style)
         if not spec.scripted and user.kind == "scripted" and user_model is None:
             raise ConfigError(
                 "a config agent needs an LLM user simulator: --user-model URL/v1/MODEL "
@@ -204,19 +211,31 @@ def report_command(
     ] = None,
     out: Annotated[Path, typer.Option(help="the HTML file to write")] = Path(".elizapy/report.html"),
     title: Annotated[str, typer.Option(help="report title")] = "ElizaOS-Py — measurements and go/no-go",
+    criteria: Annotated[
+        Path | None, typer.Option(help="go/no-go rules (YAML; default: the packaged criteria.yaml)")
+    ] = None,
 ) -> None:
     """Write a self-contained HTML report (pass^k, cost/latency, perf ratios, go/no-go) from metrics."""
+    from .bench.criteria import load_criteria
     from .bench.metrics import MetricsStore, default_db_path
     from .bench.report import build_report
+    from .errors import ConfigError
 
     path = db or default_db_path()
     if not path.is_file():
-        _fail(f"no metrics DB at {path}: run `elizapy bench tau2 …` or store perf results first")
+        _fail(f"no metrics DB at {path}: run `elizapy bench tau2 …` or `elizapy bench perf` first")
+    try:
+        spec = load_criteria(criteria)
+    except ConfigError as exc:
+        _fail(str(exc))
+        return
     with MetricsStore(path) as store:
-        html, info = build_report(store, title=title)
+        html, info = build_report(store, title=title, criteria=spec)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(html)
     err.print(
         f"wrote {out} ({len(html) // 1024} KiB, {info['plots']} plot(s), {info['tau2_runs']} tau2 run(s), "
-        f"{info['perf_scenarios']} perf scenario(s))"
+        f"{info['perf_scenarios']} perf scenario(s), criteria v{info['criteria_version']}: "
+        + ", ".join(f"{leg} {verdict}" for leg, verdict in info["legs"].items())
+        + ")"
     )

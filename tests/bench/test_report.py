@@ -97,7 +97,10 @@ def test_report_has_plots_tables_and_an_honest_go_no_go(harness_db: Path, tmp_pa
     # Perf: TS only is the anchor, Python-first is ours; P1 passes, P3 fails (ratio 2.0 < 2.5).
     assert rows["P1"][3] == "55 — baseline" and rows["P1"][5] == "1.1 — pass"
     assert rows["P3"][5] == "650 — fail"
-    assert rows["P6"][4] == NOT_MEASURED
+    # P4 is the sidekick's leg and its anchor is a pipe floor, not TS: nothing in the TS column.
+    assert rows["P4"][3] == "n/a" and rows["P4"][4] == NOT_MEASURED
+    assert rows["P6"][5] == NOT_MEASURED
+    assert "criteria.yaml version 1" in html and info["criteria_version"] == 1
     assert rows["Overall"][5] == "NO-GO" and rows["Overall"][4] == NOT_MEASURED
     assert 'class="nm"' in html
 
@@ -175,3 +178,62 @@ def test_cli_runs_tau2_as_json_and_writes_the_report(tmp_path: Path) -> None:
 
     bad = runner.invoke(app, ["tau2", "--domain", "mock", "--agent", "no-such-agent"])
     assert bad.exit_code == 2 and "no-such-agent" in bad.output
+
+
+@needs_tau2
+def test_reasoner_criterion_compares_only_runs_at_equal_model_user_and_tasks(harness_db: Path) -> None:
+    with MetricsStore(harness_db) as store:
+        runs = tau2_runs(store)
+    oracle = next(r for r in runs if r["agent"] == "oracle")
+
+    def run(reasoner: str, pass1: float, model: str = "m@local") -> dict[str, Any]:
+        r = json.loads(json.dumps(oracle, default=str))
+        r.update(leg="Python-first", agent=f"{reasoner}-{model}", agent_kind="llm")
+        r["config"]["agent"] = {"kind": "llm", "reasoner": reasoner}
+        r["summary"]["pass_hat_k"] = [pass1]
+        r["summary"]["model_id"] = model
+        return r
+
+    crits = {c.cid: c for c in go_no_go([run("tools", 0.55), run("xml", 0.40)], {})}
+    assert crits["G2-mock"].verdicts["Python-first"] == "pass"  # +0.15 >= +0.10
+    assert "tools 0.550 vs xml 0.400 (+0.150" in crits["G2-mock"].values["Python-first"]
+    crits = {c.cid: c for c in go_no_go([run("tools", 0.45), run("xml", 0.40)], {})}
+    assert crits["G2-mock"].verdicts["Python-first"] == "fail"  # +0.05 < +0.10
+    # a different agent model is not a comparison at equal model
+    crits = {c.cid: c for c in go_no_go([run("tools", 0.9), run("xml", 0.1, model="other@x")], {})}
+    assert crits["G2-mock"].verdicts["Python-first"] == NOT_MEASURED
+
+
+def test_perf_rules_come_from_the_yaml_file(tmp_path: Path) -> None:
+    from elizapy.bench.criteria import evaluate, load_criteria
+
+    path = tmp_path / "rules.yaml"
+    path.write_text(
+        "version: 3\nlegs: [TS only, Python-first]\nbaseline_leg: TS only\ncriteria:\n"
+        "  - {id: X1, kind: perf, title: overhead, scenario: P1, leg: Python-first,\n"
+        "     checks: [{field: ours, op: '<=', value: 1.0}]}\n"
+    )
+    spec = load_criteria(path)
+    perf = {"P1": {"ours": 1.2, "anchor": 30.0, "ratio": 25.0, "unit": "ms p50"}}
+    (crit,) = evaluate(spec, [], perf)
+    assert crit.verdicts == {"TS only": "baseline", "Python-first": "fail"}  # 1.2 > 1.0 in this file
+    perf["P1"]["ours"] = 0.9
+    assert evaluate(spec, [], perf)[0].verdicts["Python-first"] == "pass"
+
+
+def test_a_malformed_criteria_file_names_the_field(tmp_path: Path) -> None:
+    from elizapy.bench.criteria import load_criteria
+    from elizapy.errors import ConfigError
+
+    path = tmp_path / "bad.yaml"
+    path.write_text(
+        "version: 1\nlegs: [A]\nbaseline_leg: A\ncriteria:\n"
+        "  - {id: X, kind: perf, title: t, scenario: P1, leg: A,\n"
+        "     checks: [{field: speed, op: '<=', value: 1}]}\n"
+    )
+    with pytest.raises(ConfigError, match=r"bad.yaml: criteria\.0\.perf\.checks\.0\.field"):
+        load_criteria(path)
+    path.write_text("version: 1\nlegs: [A]\nbaseline_leg: B\ncriteria: [{id: E, kind: tau2_errors, "
+                    "title: t, max_rate: 0.1}]\n")
+    with pytest.raises(ConfigError, match="baseline_leg 'B'"):
+        load_criteria(path)

@@ -289,3 +289,46 @@ async def test_native_final_answer_streams_text(make_runtime):
     conv = Conversation(rt, stream=sink)
     result = await conv.send("hi")
     assert "".join(chunks) == "streamed answer" == result.text
+
+
+async def test_a_step_of_only_repeats_makes_the_next_request_offer_no_tools(make_runtime):
+    @tool
+    def weather(city: str) -> str:
+        """Weather."""
+        return "sunny"
+
+    model = ScriptedModel(
+        [
+            tool_calls_reply(("weather", {"city": "Oslo"})),
+            tool_calls_reply(("weather", {"city": "Oslo"})),
+            lambda mt, req: TextResult(text="tools offered" if req.tools else "answering: sunny"),
+        ]
+    )
+    rt = await make_runtime(
+        model, plugins=[Plugin(name="t", actions=[weather])], settings={"REASONER": "tools"}
+    )
+    result = await Conversation(rt).send("weather?")
+    assert [bool(c.request.tools) for c in model.calls] == [True, True, False]
+    assert result.text == "answering: sunny"
+
+
+async def test_system_prompt_is_stable_across_turns_and_the_conversation_follows_it(make_runtime):
+    """Prefix caching: the system message (agent, tools) must not change as the conversation grows."""
+
+    @tool
+    def weather(city: str) -> str:
+        """Weather."""
+        return "sunny"
+
+    model = FunctionModel(lambda mt, req: TextResult(text="noted"))
+    rt = await make_runtime(
+        model, plugins=[Plugin(name="t", actions=[weather])], settings={"REASONER": "tools"}
+    )
+    convo = Conversation(rt)
+    await convo.send("first question about Oslo")
+    await convo.send("second question about Bergen")
+    first, second = (c.request.messages or [] for c in model.calls)
+    assert first[0].role == second[0].role == "system"
+    assert first[0].content == second[0].content
+    assert "Available actions" not in (first[0].content or "")
+    assert "Bergen" in (second[1].content or "") and "Oslo" in (second[1].content or "")

@@ -2,9 +2,10 @@
 
 Sections: TAU-bench pass^k per domain and agent config, cost and latency, performance ratios against the
 ElizaOS TS anchor, the harness checks, and the go/no-go table comparing three legs — "TS only",
-"TS + sidekick", "Python-first" — against the criteria defined in docs/benchmarks.md. A leg or criterion
-without data is shown as "not measured"; nothing is filled in from memory. Plots are matplotlib PNGs
-embedded as base64 (matplotlib is optional: without it the report says so and keeps the tables).
+"TS + sidekick", "Python-first" — against the versioned rules of ``criteria.yaml`` (see :mod:`.criteria`).
+A leg or criterion without data is shown as "not measured"; nothing is filled in from memory. Plots are
+matplotlib PNGs embedded as base64 (matplotlib is optional: without it the report says so and keeps the
+tables).
 """
 
 from __future__ import annotations
@@ -15,29 +16,21 @@ import io
 import json
 import statistics
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
-from .metrics import LEGS, MetricsStore
+from .criteria import (
+    HARNESS_KINDS,
+    NOT_MEASURED,
+    CriteriaFile,
+    Criterion,
+    evaluate,
+    leg_verdict,
+    load_criteria,
+)
+from .metrics import MetricsStore
 from .tau2.scoring import pass_hat_k
-
-NOT_MEASURED = "not measured"
-NOISE_PASS1 = 0.07
-"""Run-to-run noise of TAU-bench pass^1 (7–11 points published): the "within noise" band for G1."""
-HARNESS_KINDS = frozenset({"oracle", "null", "sabotaged"})
-
-
-@dataclass(slots=True)
-class Criterion:
-    cid: str
-    title: str
-    rule: str
-    values: dict[str, str]
-    """leg -> shown value (or NOT_MEASURED)."""
-    verdicts: dict[str, str]
-    """leg -> pass | fail | not measured | n/a."""
-
 
 # --- data ---------------------------------------------------------------------------------------------------
 
@@ -148,132 +141,11 @@ def _fmt(v: Any, digits: int = 3) -> str:
     return str(v)
 
 
-def go_no_go(runs: Sequence[dict[str, Any]], perf: dict[str, dict[str, Any]]) -> list[Criterion]:
-    """The criteria of docs/benchmarks.md, evaluated on what the store holds."""
-    llm = [
-        r
-        for r in latest_by_config(runs)
-        if r["agent_kind"] not in HARNESS_KINDS and r["summary"].get("complete")
-    ]
-    crits: list[Criterion] = []
-    domains = sorted({str(r["domain"]) for r in llm} | {"airline", "retail"})
-    for domain in domains:
-        pass1: dict[str, float | None] = {}
-        label: dict[str, str] = {}
-        for leg in LEGS:
-            cands = [
-                r for r in llm if r["leg"] == leg and r["domain"] == domain and r["summary"].get("pass_hat_k")
-            ]
-            if cands:
-                best = max(cands, key=lambda r: float(r["summary"]["pass_hat_k"][0]))
-                pass1[leg] = float(best["summary"]["pass_hat_k"][0])
-                label[leg] = f"{pass1[leg]:.3f} ({best['agent']}, {best['summary'].get('model_id')})"
-            else:
-                pass1[leg] = None
-                label[leg] = NOT_MEASURED
-        ts = pass1["TS only"]
-        verdicts = {}
-        for leg in LEGS:
-            v = pass1[leg]
-            if v is None:
-                verdicts[leg] = NOT_MEASURED
-            elif leg == "TS only":
-                verdicts[leg] = "baseline"
-            elif ts is None:
-                verdicts[leg] = "no baseline (TS only not measured)"
-            else:
-                verdicts[leg] = "pass" if v >= ts - NOISE_PASS1 else "fail"
-        crits.append(
-            Criterion(
-                f"G1-{domain}",
-                f"TAU-bench {domain} pass^1",
-                f"pass^1 ≥ TS-only pass^1 − {NOISE_PASS1:.2f} (noise band), same model and task file",
-                label,
-                verdicts,
-            )
-        )
-
-    # G2: reliability of LLM runs.
-    values, verdicts = {}, {}
-    for leg in LEGS:
-        rows = [t for r in llm if r["leg"] == leg for t in r["trial_rows"]]
-        if not rows:
-            values[leg], verdicts[leg] = NOT_MEASURED, NOT_MEASURED
-            continue
-        bad = sum(
-            1 for t in rows if json.loads(t["errors_json"] or "[]") or t["termination"] == "harness_error"
-        )
-        rate = bad / len(rows)
-        values[leg] = f"{rate:.1%} of {len(rows)} trials"
-        verdicts[leg] = "pass" if rate <= 0.01 else "fail"
-    crits.append(
-        Criterion("G2", "Agent/harness errors in TAU-bench trials", "≤ 1 % of trials", values, verdicts)
-    )
-
-    # G3/G4: perf, from bench/perf.py results (ours = Python-first, anchor = TS only).
-    perf_rules: list[tuple[str, str, str, Callable[[float, float], bool]]] = [
-        (
-            "P1",
-            "Per-message overhead (P1, p50 ms)",
-            "Python-first ≤ 2 ms p50 and ≥ 25× faster than TS",
-            lambda o, a: o <= 2.0 and (a / o if o else 0) >= 25,
-        ),
-        (
-            "P3",
-            "4 independent tool calls at 200 ms/model call (P3, wall ms)",
-            "Python-first ≥ 2.5× lower wall time than TS",
-            lambda o, a: (a / o if o else 0) >= 2.5,
-        ),
-    ]
-    for sid, title, rule, check in perf_rules:
-        row = perf.get(sid)
-        ours = None if row is None else row.get("ours")
-        anchor = None if row is None else row.get("anchor")
-        values = {"TS only": _fmt(anchor), "TS + sidekick": NOT_MEASURED, "Python-first": _fmt(ours)}
-        verdicts = {
-            "TS only": "baseline" if anchor is not None else NOT_MEASURED,
-            "TS + sidekick": NOT_MEASURED,
-            "Python-first": NOT_MEASURED
-            if ours is None
-            else (
-                "no baseline (TS only not measured)"
-                if anchor is None
-                else ("pass" if check(float(ours), float(anchor)) else "fail")
-            ),
-        }
-        crits.append(Criterion(sid, title, rule, values, verdicts))
-
-    side = perf.get("P6")
-    side_ours = None if side is None else side.get("ours")
-    crits.append(
-        Criterion(
-            "P6",
-            "Sidekick round trip (P6, p50 ms per delegated call)",
-            "TS + sidekick adds ≤ 5 ms p50 per call",
-            {"TS only": "n/a", "TS + sidekick": _fmt(side_ours), "Python-first": "n/a"},
-            {
-                "TS only": "n/a",
-                "Python-first": "n/a",
-                "TS + sidekick": NOT_MEASURED
-                if side_ours is None
-                else ("pass" if float(side_ours) <= 5 else "fail"),
-            },
-        )
-    )
-    return crits
-
-
-def leg_verdict(crits: Sequence[Criterion], leg: str) -> str:
-    vs = [c.verdicts[leg] for c in crits if c.verdicts[leg] not in ("n/a", "baseline")]
-    if any(c.verdicts[leg] == "baseline" for c in crits) and all(v == NOT_MEASURED for v in vs):
-        return "baseline (the reference leg)"
-    if not vs or all(v == NOT_MEASURED for v in vs):
-        return NOT_MEASURED
-    if any(v == "fail" for v in vs):
-        return "NO-GO"
-    if any(v != "pass" for v in vs):
-        return "incomplete"
-    return "GO"
+def go_no_go(
+    runs: Sequence[dict[str, Any]], perf: dict[str, dict[str, Any]], spec: CriteriaFile | None = None
+) -> list[Criterion]:
+    """The criteria file's rules (default: the packaged ``criteria.yaml``) on what the store holds."""
+    return evaluate(spec or load_criteria(), latest_by_config(runs), perf)
 
 
 def harness_checks(runs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -426,14 +298,19 @@ def _img(b64: str | None, alt: str, note: str) -> str:
 
 
 def build_report(
-    store: MetricsStore, *, title: str = "ElizaOS-Py — measurements and go/no-go"
+    store: MetricsStore,
+    *,
+    title: str = "ElizaOS-Py — measurements and go/no-go",
+    criteria: CriteriaFile | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """The report HTML and a small summary of what went in (counts of runs, plots, scenarios)."""
+    spec = criteria or load_criteria()
+    legs = spec.legs
     runs = tau2_runs(store)
     perf = store.latest_perf()
     latest = latest_by_config(runs)
     costs = [(f"{r['domain']}/{r['agent']}", run_costs(store, r)) for r in latest]
-    crits = go_no_go(runs, perf)
+    crits = go_no_go(runs, perf, spec)
     have_mpl = _plt() is not None
     no_plot = "plots need matplotlib (pip install matplotlib)" if not have_mpl else "no data for this plot"
     plots = {"pass_k": plot_pass_k(runs), "costs": plot_costs(costs), "perf": plot_perf(perf)}
@@ -442,7 +319,8 @@ def build_report(
         f"<style>{_CSS}</style></head><body><h1>{_e(title)}</h1>",
         f"<p class='muted'>Generated {_e(time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()))} from "
         f"{_e(store.path)} · {len(runs)} TAU-bench run(s), {len(perf)} perf scenario(s). Criteria: "
-        "docs/benchmarks.md. Legs without data are shown as “not measured”.</p>",
+        f"{_e(Path(spec.source).name)} version {spec.version}. Legs without data are shown as "
+        "“not measured”.</p>",
     ]
 
     parts.append("<h2>Go/no-go</h2>")
@@ -455,7 +333,7 @@ def build_report(
                 f"{c.values[leg]} — {c.verdicts[leg]}"
                 if c.verdicts[leg] not in (NOT_MEASURED, "n/a") or c.values[leg] not in (NOT_MEASURED, "n/a")
                 else c.verdicts[leg]
-                for leg in LEGS
+                for leg in legs
             ],
         ]
         for c in crits
@@ -465,10 +343,10 @@ def build_report(
             "",
             "Overall",
             "every measured criterion passes; all required ones measured",
-            *[leg_verdict(crits, leg) for leg in LEGS],
+            *[leg_verdict(crits, leg) for leg in legs],
         ]
     )
-    parts.append(_table(["id", "criterion", "rule", *LEGS], rows, classes=True))
+    parts.append(_table(["id", "criterion", "rule", *legs], rows, classes=True))
 
     parts.append("<h2>TAU-bench pass^k</h2>")
     parts.append(_img(plots["pass_k"], "pass^k per domain and agent", no_plot))
@@ -603,7 +481,8 @@ def build_report(
         "tau2_runs": len(runs),
         "perf_scenarios": len(perf),
         "criteria": len(crits),
-        "legs": {leg: leg_verdict(crits, leg) for leg in LEGS},
+        "legs": {leg: leg_verdict(crits, leg) for leg in legs},
+        "criteria_version": spec.version,
         "median_pass1": statistics.median(
             [float(r["summary"]["pass_hat_k"][0]) for r in latest if r["summary"].get("pass_hat_k")] or [0.0]
         ),

@@ -34,7 +34,9 @@ log = logging.getLogger("elizapy.reasoning.tools")
 
 CallingMode = Literal["native", "json"]
 NOT_TOOLS = frozenset({"REPLY", "IGNORE", "NONE"})
+NOT_TOOL_PROVIDERS = frozenset({"ACTIONS"})
 MAX_RESULT_CHARS = 4000
+THOUGHT_MAX_CHARS = 240
 
 
 @dataclass(slots=True)
@@ -67,12 +69,15 @@ def next_step_schema(tools: list[ToolSpec]) -> dict[str, Any]:
         if call_variants
         else {"type": "array", "maxItems": 0}
     )
+    # With no tools on offer the step can only be the answer, so it may not be empty.
+    answer: dict[str, Any] = {"type": "string"} if call_variants else {"type": "string", "minLength": 1}
     return {
         "type": "object",
         "properties": {
-            "thought": {"type": "string"},
+            # bounded: small models otherwise ramble until max_tokens cuts the object in half
+            "thought": {"type": "string", "maxLength": THOUGHT_MAX_CHARS},
             "tool_calls": calls,
-            "final_answer": {"type": "string"},
+            "final_answer": answer,
         },
         "required": ["thought", "tool_calls", "final_answer"],
     }
@@ -88,6 +93,24 @@ def _result_text(result: ActionResult) -> str:
     else:
         text = "ok"
     return text if len(text) <= MAX_RESULT_CHARS else text[:MAX_RESULT_CHARS] + " …(truncated)"
+
+
+def _provider_texts(turn: Turn, *, stable: bool) -> list[str]:
+    """Provider texts of the turn's state, split by placement: ``position < 0`` is the agent and its world
+    (stable within a conversation), ``position >= 0`` the conversation itself. ``ACTIONS`` is left out: the
+    tools are the actions here, and a listing of REPLY/IGNORE/NONE only confuses small models."""
+    runtime_providers = {p.name: p.position for p in turn.runtime.providers}
+    composed = turn.state.data.get("providers") if isinstance(turn.state.data, dict) else None
+    if not isinstance(composed, dict):  # a state built by hand: all of it is conversation context
+        return [] if stable or not turn.state.text else [turn.state.text]
+    out = []
+    for name, entry in composed.items():
+        text = entry.get("text") if isinstance(entry, dict) else None
+        if not text or name in NOT_TOOL_PROVIDERS:
+            continue
+        if (runtime_providers.get(name, 0) < 0) == stable:
+            out.append(str(text))
+    return out
 
 
 def _as_dict(value: Any) -> dict[str, Any]:
@@ -125,8 +148,13 @@ class ToolLoopReasoner:
         ]
 
     def _system(self, turn: Turn, tools: list[ToolSpec], mode: CallingMode) -> str:
+        """The part of the prompt that stays the same through a conversation: who the agent is, the world
+        (providers placed before 0), how to use the tools and the tool listing. Keeping it byte-stable and
+        first lets a local model reuse its KV cache across turns (only the conversation is new each time)."""
         c = turn.runtime.character
-        parts = [c.system or f"You are {c.name}.", turn.state.text]
+        world = _provider_texts(turn, stable=True)
+        intro = c.system or f"You are {c.name}."
+        parts = [*([] if any(intro in t for t in world) else [intro]), *world]
         parts.append(
             "Use the tools when they help. Call several tools at once when the calls do not depend on each "
             "other. When you have what you need, answer the user directly and concisely."
@@ -145,6 +173,16 @@ class ToolLoopReasoner:
             )
         return "\n\n".join(p for p in parts if p)
 
+    @staticmethod
+    def _opening(turn: Turn) -> str:
+        """The per-turn context (providers placed at 0 or later: time, tool history, the conversation so far)
+        followed by the message to answer, unless the conversation text already ends with it."""
+        text = turn.message.content.text or ""
+        parts = _provider_texts(turn, stable=False)
+        if text and not any(text in p for p in parts):
+            parts.append(text)
+        return "\n\n".join(parts) or text
+
     # --- the loop --------------------------------------------------------------------------------------
 
     async def run(self, turn: Turn) -> TurnOutcome:
@@ -153,17 +191,26 @@ class ToolLoopReasoner:
         mode = self.calling_mode(turn)
         messages: list[ChatMessage] = [
             ChatMessage("system", self._system(turn, tools, mode)),
-            ChatMessage("user", turn.message.content.text or ""),
+            ChatMessage("user", self._opening(turn)),
         ]
         seen: dict[str, str] = {}
         used_tokens = 0
         calls_made = 0
         context = ActionContext(previous_results=turn.action_results, step_names=turn.action_names)
+        answer_now = False
         for _step in range(self.limits.max_steps):
-            result = await self._ask(turn, messages, tools, mode)
+            # A step whose calls were all refused repeats means the model is circling: the next request
+            # offers no tools, so it must answer with what it has instead of burning the step budget.
+            result = await self._ask(turn, messages, [] if answer_now else tools, mode)
             if result.usage:
                 used_tokens += result.usage.total_tokens
             calls, final, thought = self._decode(result, mode, actions)
+            if not calls and not final.strip() and calls_made and not answer_now:
+                # Tools ran but the model closed with nothing to say: ask once more, answer only.
+                answer_now = True
+                messages.append(ChatMessage("assistant", result.text or "(no answer)"))
+                messages.append(ChatMessage("user", "Now write your answer to the user from the results."))
+                continue
             if not calls:
                 return await self._finish(turn, final, thought)
             if self.limits.max_tokens is not None and used_tokens >= self.limits.max_tokens:
@@ -173,6 +220,7 @@ class ToolLoopReasoner:
                     turn, f"the tool-call budget ({self.limits.max_tool_calls}) was used up"
                 )
             calls_made += len(calls)
+            answer_now = all(_call_key(c) in seen for c in calls)
             outputs = await self._execute(turn, calls, actions, seen, context)
             self._append(messages, mode, result, calls, outputs, thought)
         return await self._stop(turn, f"the step limit ({self.limits.max_steps} model turns) was reached")

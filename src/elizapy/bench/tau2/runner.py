@@ -141,7 +141,9 @@ class Tau2Run:
             "domain": o.domain,
             "task_set": o.task_set,
             "agent": o.agent.describe(),
-            "user": {"kind": o.user.kind, "model": o.user.model, "base_url": o.user.base_url},
+            "user": {
+                "kind": o.user.kind, "model": o.user.model, "base_url": o.user.base_url, "style": o.user.style
+            },
             "judge": None if o.judge is None else {"model": o.judge.model, "base_url": o.judge.base_url},
             "trials": o.trials,
             "task_ids": [t.id for t in self.tasks],

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# TAU-bench with the embedded local model, end to end: serve the model on loopback, run the agent configs
+# on mock and on an airline slice (tool loop and ElizaOS-style XML reasoner, same model, same user), then
+# build the report. Every run appends to the metrics DB and is resumable (see `elizapy bench tau2 --resume`).
+#
+#   scripts/bench/tau2-local.sh                    # defaults below
+#   AIRLINE_TASKS=0,1,2 LEGS="mock-tools" scripts/bench/tau2-local.sh
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ELIZAPY=${ELIZAPY:-.venv/bin/elizapy}
+MODEL=${MODEL:-qwen2.5-coder-1.5b}
+PORT=${PORT:-8080}
+OUT=${OUT:-.bench}
+AIRLINE_TASKS=${AIRLINE_TASKS:-0,1,2,3,4}
+LEGS=${LEGS:-"mock-tools mock-xml airline-tools airline-xml"}
+MAX_STEPS=${MAX_STEPS:-60}
+CONFIGS=src/elizapy/bench/tau2/configs
+USER_MODEL="http://127.0.0.1:${PORT}/v1/${MODEL}"
+
+if ! curl -sf "http://127.0.0.1:${PORT}/health" >/dev/null; then
+  # Two slots: the agent and the user simulator each keep their own KV cache (prefix reuse across turns);
+  # 16k tokens per slot holds the airline policy, its tools and a long conversation.
+  OMP_WAIT_POLICY=ACTIVE LOCAL_PARALLEL=2 "$ELIZAPY" models serve --model "$MODEL" --port "$PORT" \
+    --ctx-size 32768 >"$OUT/serve.log" 2>&1 &
+  SERVER=$!
+  trap 'kill $SERVER 2>/dev/null || true' EXIT
+  for _ in $(seq 120); do curl -sf "http://127.0.0.1:${PORT}/health" >/dev/null && break; sleep 1; done
+fi
+
+for leg in $LEGS; do
+  domain=${leg%%-*}; reasoner=${leg#*-}
+  tasks=()
+  [ "$domain" = airline ] && tasks=(--tasks "$AIRLINE_TASKS")
+  echo "== $domain / $reasoner"
+  "$ELIZAPY" bench tau2 --domain "$domain" --agent "$CONFIGS/local-$reasoner.json" "${tasks[@]}" \
+    --user-model "$USER_MODEL" --user-style anchored --max-steps "$MAX_STEPS" \
+    --results-dir "$OUT/tau2" --metrics-db "$OUT/metrics.db" --json | tee -a "$OUT/tau2-local.jsonl"
+done
+"$ELIZAPY" report --db "$OUT/metrics.db" --out "$OUT/report.html"
