@@ -214,6 +214,9 @@ def report_command(
     criteria: Annotated[
         Path | None, typer.Option(help="go/no-go rules (YAML; default: the packaged criteria.yaml)")
     ] = None,
+    markdown: Annotated[
+        Path | None, typer.Option(help="also write the TAU-bench table and go/no-go lines as Markdown")
+    ] = None,
 ) -> None:
     """Write a self-contained HTML report (pass^k, cost/latency, perf ratios, go/no-go) from metrics."""
     from .bench.criteria import load_criteria
@@ -231,6 +234,11 @@ def report_command(
         return
     with MetricsStore(path) as store:
         html, info = build_report(store, title=title, criteria=spec)
+        if markdown is not None:
+            from .bench.report import markdown_summary
+
+            markdown.parent.mkdir(parents=True, exist_ok=True)
+            markdown.write_text(markdown_summary(store, spec))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(html)
     err.print(

@@ -74,6 +74,8 @@ def _summary_from_trials(run: dict[str, Any]) -> dict[str, Any]:
         "pass_hat_k": pass_hat_k(per_task, min(len(v) for v in per_task.values())),
         "avg_reward": sum(sum(v) for v in per_task.values()) / max(1, len(run["trial_rows"])),
         "model_id": run.get("model_id"),
+        "user_model_id": cfg.get("user_model_id"),
+        "task_file_sha256": run.get("task_file_sha256"),
         "interrupted": True,
     }
 
@@ -128,6 +130,43 @@ def run_costs(store: MetricsStore, run: dict[str, Any]) -> dict[str, Any]:
         "model_calls_timed": len(lat),
         "errors": sum(1 for r in rows if json.loads(r["errors_json"] or "[]")),
     }
+
+
+def markdown_summary(store: MetricsStore, criteria: CriteriaFile | None = None) -> str:
+    """The README's TAU-bench table and go/no-go lines, generated from the store (never edited by hand)."""
+    spec = criteria or load_criteria()
+    runs = tau2_runs(store)
+    latest = [r for r in latest_by_config(runs) if r["agent_kind"] not in HARNESS_KINDS]
+    lines = [
+        "| domain | leg | agent (reasoner) | agent model | user model | tasks | pass^1 | model calls / trial "
+        "| tokens / trial | trial s (p50) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in latest:
+        s, c = r["summary"], run_costs(store, r)
+        pk = s.get("pass_hat_k") or []
+        tasks = f"{s.get('trials_done')}/{s.get('tasks', 0) * s.get('trials', 1)}"
+        lines.append(
+            f"| {r['domain']} | {r['leg']} | {r['agent']} ({_reasoner_of(r)}) | {s.get('model_id')} "
+            f"| {s.get('user_model_id')} | {tasks} | {_fmt(pk[0] if pk else None)} "
+            f"| {_fmt(c['model_calls_per_trial'])} | {_fmt(c['tokens_per_trial'])} "
+            f"| {_fmt(c['trial_s_p50'])} |"
+        )
+    crits = go_no_go(runs, store.latest_perf(), spec)
+    lines.append("")
+    lines.append(f"Go/no-go ({Path(spec.source).name} v{spec.version}):")
+    lines.append("")
+    for c in crits:
+        measured = [f"{leg}: {c.values[leg]} — {c.verdicts[leg]}" for leg in spec.legs
+                    if c.verdicts[leg] not in ("n/a", NOT_MEASURED)]
+        lines.append(f"- **{c.cid}** {c.title}: " + ("; ".join(measured) or NOT_MEASURED))
+    lines.append("- **Overall**: " + "; ".join(f"{leg} {leg_verdict(crits, leg)}" for leg in spec.legs))
+    return "\n".join(lines) + "\n"
+
+
+def _reasoner_of(run: dict[str, Any]) -> str:
+    agent = run["config"].get("agent") if isinstance(run.get("config"), dict) else None
+    return str((agent or {}).get("reasoner") or run["summary"].get("agent_config", {}).get("reasoner") or "?")
 
 
 # --- go/no-go -----------------------------------------------------------------------------------------------

@@ -54,6 +54,9 @@ def tau2_available() -> bool:
 def load_tau2() -> Any:
     """Import tau2 (registry, orchestrator, evaluator) once, quietly; returns the ``tau2.registry`` module."""
     _quiet_env()
+    # litellm builds pydantic models of its TypedDicts lazily, at the first user-simulator call, and each
+    # warns about `ReadOnly`; the filter is this message only, so other warnings still show.
+    warnings.filterwarnings("ignore", message=r".*`ReadOnly` qualifier", category=UserWarning)
     try:
         with (
             contextlib.redirect_stdout(io.StringIO()),
