@@ -4,24 +4,25 @@
 # build the report. Every run appends to the metrics DB and is resumable (see `elizapy bench tau2 --resume`).
 #
 #   scripts/bench/tau2-local.sh                    # defaults below
-#   AIRLINE_TASKS=0,1,2 LEGS="mock-tools" scripts/bench/tau2-local.sh
+#   AIRLINE_TASKS=0,1,2,3,4 LEGS="mock-tools" scripts/bench/tau2-local.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ELIZAPY=${ELIZAPY:-.venv/bin/elizapy}
 MODEL=${MODEL:-qwen2.5-coder-1.5b}
 PORT=${PORT:-8080}
 OUT=${OUT:-.bench}
-AIRLINE_TASKS=${AIRLINE_TASKS:-0,1,2,3,4}
+AIRLINE_TASKS=${AIRLINE_TASKS:-0,1,2}
 LEGS=${LEGS:-"mock-tools mock-xml airline-tools airline-xml"}
 MAX_STEPS=${MAX_STEPS:-60}
 CONFIGS=src/elizapy/bench/tau2/configs
 USER_MODEL="http://127.0.0.1:${PORT}/v1/${MODEL}"
 
 if ! curl -sf "http://127.0.0.1:${PORT}/health" >/dev/null; then
-  # Two slots: the agent and the user simulator each keep their own KV cache (prefix reuse across turns);
-  # 16k tokens per slot holds the airline policy, its tools and a long conversation.
-  OMP_WAIT_POLICY=ACTIVE LOCAL_PARALLEL=2 "$ELIZAPY" models serve --model "$MODEL" --port "$PORT" \
-    --ctx-size 32768 >"$OUT/serve.log" 2>&1 &
+  # Three slots, so that each kind of prompt keeps its own KV cache and only a turn's new tokens are
+  # prefilled: the agent's prompt, the XML reasoner's argument extraction, the user simulator. 16k tokens per
+  # slot hold the airline policy, its tools and a long conversation.
+  OMP_WAIT_POLICY=ACTIVE LOCAL_PARALLEL=3 "$ELIZAPY" models serve --model "$MODEL" --port "$PORT" \
+    --ctx-size 49152 >"$OUT/serve.log" 2>&1 &
   SERVER=$!
   trap 'kill $SERVER 2>/dev/null || true' EXIT
   for _ in $(seq 120); do curl -sf "http://127.0.0.1:${PORT}/health" >/dev/null && break; sleep 1; done

@@ -174,14 +174,13 @@ class ToolLoopReasoner:
         return "\n\n".join(p for p in parts if p)
 
     @staticmethod
-    def _opening(turn: Turn) -> str:
+    def _opening(turn: Turn) -> list[ChatMessage]:
         """The per-turn context (providers placed at 0 or later: time, tool history, the conversation so far)
-        followed by the message to answer, unless the conversation text already ends with it."""
+        as its own message after the stable system prompt, then the message to answer, alone and last."""
+        context = "\n\n".join(_provider_texts(turn, stable=False))
         text = turn.message.content.text or ""
-        parts = _provider_texts(turn, stable=False)
-        if text and not any(text in p for p in parts):
-            parts.append(text)
-        return "\n\n".join(parts) or text
+        last = ChatMessage("user", text)
+        return [ChatMessage("user", context), last] if context and context != text else [last]
 
     # --- the loop --------------------------------------------------------------------------------------
 
@@ -191,7 +190,7 @@ class ToolLoopReasoner:
         mode = self.calling_mode(turn)
         messages: list[ChatMessage] = [
             ChatMessage("system", self._system(turn, tools, mode)),
-            ChatMessage("user", self._opening(turn)),
+            *self._opening(turn),
         ]
         seen: dict[str, str] = {}
         used_tokens = 0
