@@ -156,10 +156,10 @@ def markdown_summary(store: MetricsStore, criteria: CriteriaFile | None = None) 
     lines.append("")
     lines.append(f"Go/no-go ({Path(spec.source).name} v{spec.version}):")
     lines.append("")
-    for c in crits:
-        measured = [f"{leg}: {c.values[leg]} — {c.verdicts[leg]}" for leg in spec.legs
-                    if c.verdicts[leg] not in ("n/a", NOT_MEASURED)]
-        lines.append(f"- **{c.cid}** {c.title}: " + ("; ".join(measured) or NOT_MEASURED))
+    for crit in crits:
+        measured = [f"{leg}: {crit.values[leg]} — {crit.verdicts[leg]}" for leg in spec.legs
+                    if crit.verdicts[leg] not in ("n/a", NOT_MEASURED)]
+        lines.append(f"- **{crit.cid}** {crit.title}: " + ("; ".join(measured) or NOT_MEASURED))
     lines.append("- **Overall**: " + "; ".join(f"{leg} {leg_verdict(crits, leg)}" for leg in spec.legs))
     return "\n".join(lines) + "\n"
 

@@ -176,4 +176,5 @@ class AnchoredUserSimulator(UserSimulator):  # type: ignore[misc]
             reply = UserMessage(role="user", content=self.opening)
             state.messages.append(reply)
             return reply, state
-        return super().generate_next_message(message, state)
+        out: tuple[Any, Any] = super().generate_next_message(message, state)
+        return out
