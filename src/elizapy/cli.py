@@ -126,15 +126,23 @@ async def _chat(character_file: Path, user: str, room: str, db: Path | None, env
         err.print(f"[yellow]warning:[/] {escape(str(w))}")
     path = db or data_dir(env) / f"{character.name.lower().replace(' ', '-')}.db"
     path.parent.mkdir(parents=True, exist_ok=True)
-    await run_terminal_chat(
-        character,
-        env=env,
-        db_path=path,
-        user=user,
-        room=room,
-        console=console,
-        interactive=sys.stdin.isatty(),
-    )
+    from .bench.metrics import live_metrics
+
+    metrics = live_metrics(env, label="chat")
+    try:
+        await run_terminal_chat(
+            character,
+            env=env,
+            db_path=path,
+            user=user,
+            room=room,
+            console=console,
+            interactive=sys.stdin.isatty(),
+            plugins=[metrics[0]] if metrics else [],
+        )
+    finally:
+        if metrics:
+            metrics[1].close()
 
 
 def main() -> None:

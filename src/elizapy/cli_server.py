@@ -191,8 +191,12 @@ def start(
         character_dirs=dirs,
         cors_origins=origins,
     )
+    from .bench.metrics import live_metrics
+
+    metrics = live_metrics(env, label="server")
     server = create_server(
-        models=gateway, store=store, db_path=path, characters=characters, config=config, env=env, bus=bus
+        models=gateway, store=store, db_path=path, characters=characters, config=config, env=env, bus=bus,
+        plugins=[metrics[0]] if metrics else [],
     )
     bound = _port(port, env)
     where = (

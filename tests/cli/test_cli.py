@@ -95,3 +95,35 @@ def test_chat_without_any_model_says_what_it_needs(tmp_path):
     out = elizapy("chat", "--character", str(EXAMPLES / "sage.json"), stdin="hi\n", env=env, cwd=tmp_path)
     assert out.returncode != 0
     assert "OPENAI_API_KEY" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_chat_records_turns_and_model_calls_when_metrics_are_switched_on(tmp_path, fake_openai: FakeOpenAI):
+    import sqlite3
+
+    db = tmp_path / "live-metrics.db"
+    env = {
+        "OPENAI_BASE_URL": fake_openai.base_url,
+        "OPENAI_API_KEY": "sk-test",
+        "OPENAI_EMBEDDING_DIMENSIONS": "384",
+        "ELIZAPY_DATA_DIR": str(tmp_path / "data"),
+        "MODEL_PROVIDER": "openai",
+        "ELIZAPY_METRICS": str(db),
+    }
+    fake_openai.reply(
+        "<response><thought>t</thought><actions>REPLY</actions><text>Hello there.</text></response>"
+    )
+    out = elizapy("chat", "--character", str(EXAMPLES / "sage.json"), stdin="Hi!\n", env=env, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    with sqlite3.connect(db) as conn:
+        runs = conn.execute("SELECT run_id, kind FROM runs").fetchall()
+        turns = conn.execute("SELECT status, model_calls FROM turns").fetchall()
+        calls = conn.execute("SELECT model_type, latency_ms FROM model_calls").fetchall()
+    assert len(runs) == 1 and runs[0][1] == "live" and runs[0][0].startswith("live-")
+    assert turns and turns[0][0] == "responded" and turns[0][1] >= 1
+    assert any(t == "TEXT_LARGE" and ms is not None and ms >= 0 for t, ms in calls)
+    # off by default: the same chat without the setting writes no metrics DB
+    env.pop("ELIZAPY_METRICS")
+    fake_openai.reply("<response><thought>t</thought><actions>REPLY</actions><text>Hi.</text></response>")
+    again = elizapy("chat", "--character", str(EXAMPLES / "sage.json"), stdin="Hi\n", env=env, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert not (tmp_path / ".elizapy" / "metrics.db").exists()

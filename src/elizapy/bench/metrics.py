@@ -634,6 +634,25 @@ class _MetricsRecorder:
         )
 
 
+# --- live agents, opt-in by setting ----------------------------------------------------------------------
+
+LIVE_SETTING = "ELIZAPY_METRICS"
+_ON = frozenset({"1", "true", "yes", "on"})
+
+
+def live_metrics(env: Mapping[str, str], *, label: str) -> tuple[Plugin, MetricsStore] | None:
+    """The metrics plugin of a live process (``elizapy start``/``chat``) when ``ELIZAPY_METRICS`` asks for
+    it: ``1``/``true`` writes to the default DB (``$ELIZAPY_METRICS_DB`` or .elizapy/metrics.db), any other
+    value is the DB path. Off by default: an agent records nothing unless its operator opts in."""
+    value = str(env.get(LIVE_SETTING) or "").strip()
+    if not value or value.lower() in ("0", "false", "no", "off"):
+        return None
+    store = MetricsStore(None if value.lower() in _ON else value)
+    run_id = f"live-{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{label}-{secrets.token_hex(3)}"
+    store.start_run(run_id, kind="live", leg="Python-first", config={"process": label})
+    return store.plugin(run_id, attributes={"elizapy.process": label}), store
+
+
 # --- optional OpenTelemetry SDK bridge ----------------------------------------------------------------------
 
 

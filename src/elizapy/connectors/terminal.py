@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import anyio
@@ -12,6 +13,7 @@ from rich.markup import escape
 
 from ..models.factory import gateway_from_settings
 from ..models.settings import SettingsSource
+from ..runtime.plugin import Plugin
 from ..runtime.runtime import AgentRuntime
 from ..store.sqlite import SqliteStore
 from ..tools import tool_sources_plugin
@@ -30,6 +32,7 @@ async def run_terminal_chat(
     room: str,
     console: Console,
     interactive: bool,
+    plugins: Sequence[Plugin] = (),
 ) -> None:
     settings = SettingsSource(
         character_settings=dict(character.settings or {}),
@@ -39,7 +42,8 @@ async def run_terminal_chat(
     t0 = time.perf_counter()
     gateway = gateway_from_settings(settings, cache_dir=env.get("ELIZAPY_CACHE_DIR"))
     runtime = AgentRuntime(
-        character, store=SqliteStore(db_path), models=gateway, env=env, plugins=[tool_sources_plugin()]
+        character, store=SqliteStore(db_path), models=gateway, env=env,
+        plugins=[tool_sources_plugin(), *plugins],
     )
     await runtime.initialize()
     conv = Conversation(runtime, user_name=user, room_name=room, source="terminal")

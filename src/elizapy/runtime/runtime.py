@@ -7,6 +7,7 @@ adapter and not a message service. Everything that can hang is bounded by a time
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -194,22 +195,33 @@ class AgentRuntime:
 
     async def generate(self, model_type: ModelType | str, request: TextRequest) -> TextResult:
         """Typed model call (tools, schemas, streaming), bounded by ``model_timeout_s``."""
+        started = time.perf_counter()
         with anyio.fail_after(self.model_timeout_s):
             result = await self.models.generate(model_type, request, runtime=self)
         self._count(model_type, result)
         if self.events.has(EventType.MODEL_USED):
             await self.events.emit(
-                EventType.MODEL_USED, {"runtime": self, "type": str(model_type), "usage": result.usage}
+                EventType.MODEL_USED,
+                {
+                    "runtime": self,
+                    "type": str(model_type),
+                    "usage": result.usage,
+                    "latencyMs": _ms_since(started),
+                },
             )
         return result
 
     async def use_model(self, model_type: ModelType | str, params: dict[str, Any] | str) -> Any:
         """ElizaOS-compatible ``useModel``: text types return str, embeddings a vector, OBJECT a dict."""
+        started = time.perf_counter()
         with anyio.fail_after(self.model_timeout_s):
             out = await self.models.use_model(model_type, params, runtime=self)
         self._count(model_type, None)
         if self.events.has(EventType.MODEL_USED):
-            await self.events.emit(EventType.MODEL_USED, {"runtime": self, "type": str(model_type)})
+            await self.events.emit(
+                EventType.MODEL_USED,
+                {"runtime": self, "type": str(model_type), "latencyMs": _ms_since(started)},
+            )
         return out
 
     async def embed(self, texts: Sequence[str]) -> list[list[float]]:
@@ -330,3 +342,7 @@ def _order_by_dependencies(plugins: Sequence[Plugin]) -> list[Plugin]:
     for p in sorted(plugins, key=lambda p: -p.priority):
         visit(p)
     return ordered
+
+
+def _ms_since(started: float) -> float:
+    return (time.perf_counter() - started) * 1000
