@@ -8,7 +8,7 @@ CHARACTER ?= examples/characters/sage.json
 
 SETUP_SCRIPTS := $(sort $(wildcard scripts/setup/*.sh))
 
-.PHONY: demo test lint bench install node-deps setup clean
+.PHONY: demo test lint bench bench-tau2-local install node-deps setup clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -41,6 +41,10 @@ lint: install
 
 bench: install node-deps
 	$(BIN)/elizapy bench perf
+
+# TAU-bench on the embedded local model, end to end (long: about an hour on 2 cores), then the report.
+bench-tau2-local: setup
+	scripts/bench/tau2-local.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
