@@ -40,6 +40,9 @@ from tau2.data_model.message import (  # type: ignore[import-untyped, import-not
 )
 
 TURN_TIMEOUT_S = 900.0
+OMITTED_PROVIDERS = frozenset({"ENTITIES"})
+"""A tau2 conversation has one anonymous customer; listing the room's internal entity UUIDs only invites a
+model to pass them as the customer's user id (Qwen2.5-Coder-1.5B did, on mock's update_task_1)."""
 
 
 def tool_defs(environment: Any, tools: list[Any] | None = None) -> list[ToolDef]:
@@ -176,6 +179,7 @@ class ElizaTau2Agent(LocalAgent):  # type: ignore[misc]
             env={},
         )
         await runtime.initialize()
+        runtime.providers = [p for p in runtime.providers if p.name not in OMITTED_PROVIDERS]
         self.session.attach(runtime)
         return runtime
 
