@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # TAU-bench with the embedded local model, end to end: serve the model on loopback, run the agent configs
-# on mock and on an airline slice (tool loop and ElizaOS-style XML reasoner, same model, same user), then
-# build the report. Every run appends to the metrics DB and is resumable (see `elizapy bench tau2 --resume`).
+# on mock and on an airline slice (tool loop and ElizaOS-style XML reasoner, same model, same user), the
+# real ElizaOS TS agent alone (ts-xml) and delegating to the sidekick (ts-sidekick), then build the report.
+# Every run appends to the metrics DB and is resumable (see `elizapy bench tau2 --resume`). Two runs can
+# share the server (SLOTS=6 gives each its own agent, argument and user caches).
 #
 #   scripts/bench/tau2-local.sh                    # defaults below
 #   AIRLINE_TASKS=0,1,2,3,4 LEGS="mock-tools" scripts/bench/tau2-local.sh
@@ -10,19 +12,20 @@ cd "$(dirname "$0")/../.."
 ELIZAPY=${ELIZAPY:-.venv/bin/elizapy}
 MODEL=${MODEL:-qwen2.5-coder-1.5b}
 PORT=${PORT:-8080}
+SLOTS=${SLOTS:-3}
 OUT=${OUT:-.bench}
 AIRLINE_TASKS=${AIRLINE_TASKS:-0,1,2}
-LEGS=${LEGS:-"mock-tools mock-xml airline-tools airline-xml"}
+LEGS=${LEGS:-"mock-tools mock-xml mock-ts-xml mock-ts-sidekick airline-tools airline-xml"}
 MAX_STEPS=${MAX_STEPS:-60}
 CONFIGS=src/elizapy/bench/tau2/configs
 USER_MODEL="http://127.0.0.1:${PORT}/v1/${MODEL}"
 
 if ! curl -sf "http://127.0.0.1:${PORT}/health" >/dev/null; then
-  # Three slots, so that each kind of prompt keeps its own KV cache and only a turn's new tokens are
+  # Three slots per run, so that each kind of prompt keeps its own KV cache and only a turn's new tokens are
   # prefilled: the agent's prompt, the XML reasoner's argument extraction, the user simulator. 16k tokens per
   # slot hold the airline policy, its tools and a long conversation.
-  OMP_WAIT_POLICY=ACTIVE LOCAL_PARALLEL=3 "$ELIZAPY" models serve --model "$MODEL" --port "$PORT" \
-    --ctx-size 49152 >"$OUT/serve.log" 2>&1 &
+  OMP_WAIT_POLICY=ACTIVE LOCAL_PARALLEL=$SLOTS "$ELIZAPY" models serve --model "$MODEL" --port "$PORT" \
+    --ctx-size $((SLOTS * 16384)) >"$OUT/serve.log" 2>&1 &
   SERVER=$!
   trap 'kill $SERVER 2>/dev/null || true' EXIT
   for _ in $(seq 120); do curl -sf "http://127.0.0.1:${PORT}/health" >/dev/null && break; sleep 1; done
@@ -32,9 +35,14 @@ for leg in $LEGS; do
   domain=${leg%%-*}; reasoner=${leg#*-}
   tasks=()
   [ "$domain" = airline ] && tasks=(--tasks "$AIRLINE_TASKS")
+  case $reasoner in  # which go/no-go leg the run measures
+    ts-xml) which="TS only" ;;
+    ts-sidekick) which="TS + sidekick" ;;
+    *) which="Python-first" ;;
+  esac
   echo "== $domain / $reasoner"
   "$ELIZAPY" bench tau2 --domain "$domain" --agent "$CONFIGS/local-$reasoner.json" "${tasks[@]}" \
-    --user-model "$USER_MODEL" --user-style anchored --max-steps "$MAX_STEPS" \
+    --user-model "$USER_MODEL" --user-style anchored --max-steps "$MAX_STEPS" --leg "$which" \
     --results-dir "$OUT/tau2" --metrics-db "$OUT/metrics.db" --json | tee -a "$OUT/tau2-local.jsonl"
 done
 "$ELIZAPY" report --db "$OUT/metrics.db" --out "$OUT/report.html"

@@ -5,7 +5,8 @@ A real uvicorn server on 127.0.0.1 (ephemeral port) runs in a background thread.
 ``"stream": true`` get the same reply as Server-Sent Events, split into chunks the way OpenAI streams them.
 Every request body is recorded so tests can assert on what the adapter sent.
 
-With nothing queued, a chat request fails with HTTP 599 (so an unexpected call is loud) and an embeddings
+With nothing queued, a chat request goes to ``script`` (a function of the request body, for clients whose call
+order is not fixed) or, without one, fails with HTTP 599 (so an unexpected call is loud); an embeddings
 request gets deterministic vectors of the requested ``dimensions`` (default 3).
 """
 
@@ -18,7 +19,7 @@ import socket
 import threading
 import time
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,6 +71,8 @@ class FakeOpenAI:
         self._queue: deque[Canned] = deque()
         self._lock = threading.Lock()
         self.requests: list[Recorded] = []
+        self.script: Callable[[dict[str, Any]], Canned] | None = None
+        """Answers a chat request when nothing is queued (called in the server's thread)."""
 
     # --- scripting ----------------------------------------------------------------------------------------
 
@@ -126,6 +129,8 @@ class FakeOpenAI:
     async def chat(self, request: Request) -> Response:
         body = await self._record(request)
         canned = self._next()
+        if canned is None and self.script is not None:
+            canned = self.script(body)
         if canned is None:
             return _error(UNSCRIPTED_STATUS, "fake server: no scripted reply queued", {})
         if canned.delay_s:

@@ -121,16 +121,19 @@ export class ScriptedModel {
 }
 
 /** `ElizaOS.addAgents` as @elizaos/server does it, with a fresh PGLite directory. */
-export async function startAgent({ name = 'Eliza', plugins = [], settings = {}, system } = {}) {
+export async function startAgent({ name = 'Eliza', plugins = [], settings = {}, system, character: given } = {}) {
   await loadElizaOS();
   const pgDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sidekick-test-'));
+  // `given`: a whole ElizaOS character (the tau2 bench agent); its name wins, the plugin list is ours.
   const character = {
     name,
     bio: ['A helpful assistant used to test the Python sidekick.'],
     ...(system ? { system } : {}),
+    ...given,
     plugins: [],
-    settings: { ...settings, secrets: {} },
+    settings: { ...given?.settings, ...settings, secrets: {} },
   };
+  name = character.name;
   const eliza = new core.ElizaOS();
   const agentId = core.stringToUuid(name);
   const adapter = createDatabaseAdapter({ dataDir: pgDir }, agentId);

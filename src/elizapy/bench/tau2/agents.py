@@ -50,7 +50,8 @@ class AgentSpec:
     name: str
     kind: AgentKind
     character: Character = field(default_factory=lambda: DEFAULT_CHARACTER)
-    reasoner: Literal["tools", "xml"] = "tools"
+    reasoner: Literal["tools", "xml", "ts-xml", "ts-sidekick"] = "tools"
+    """``ts-xml`` / ``ts-sidekick``: a real ElizaOS TS agent in node, alone or with the Python sidekick."""
     model_url: str | None = None
     model: str | None = None
     api_key_env: str | None = None
@@ -136,8 +137,10 @@ def spec_from_dict(raw: dict[str, Any], *, base_dir: Path = Path("."), source: s
             cpath = base_dir / cpath
         character = load_character(cpath).character
     reasoner = str(raw.get("reasoner", "tools"))
-    if reasoner not in ("tools", "xml"):
-        raise ConfigError(f"agent config {source}: reasoner must be tools or xml, not {reasoner!r}")
+    if reasoner not in ("tools", "xml", "ts-xml", "ts-sidekick"):
+        raise ConfigError(
+            f"agent config {source}: reasoner must be tools, xml, ts-xml or ts-sidekick, not {reasoner!r}"
+        )
     mode = raw.get("tool_calling")
     if mode not in (None, "native", "json"):
         raise ConfigError(f"agent config {source}: tool_calling must be native or json")

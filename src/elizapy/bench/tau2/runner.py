@@ -213,6 +213,7 @@ class Tau2Run:
         from tau2.orchestrator.orchestrator import Orchestrator  # type: ignore[import-untyped, import-not-found]
 
         from .agent import ElizaTau2Agent, write_tool_names
+        from .ts_agent import TS_REASONERS, ElizaTsTau2Agent
         from .users import make_user
 
         o = self.o
@@ -234,7 +235,7 @@ class Tau2Run:
             }
             extra.append(o.metrics.plugin(self.run_id, attributes=attrs))
             wrap = o.metrics.timed
-        agent = None
+        agent: ElizaTau2Agent | ElizaTsTau2Agent | None = None
         record: dict[str, Any] = {
             "run_id": self.run_id,
             "domain": o.domain,
@@ -251,16 +252,21 @@ class Tau2Run:
         }
         simulation_dump = None
         try:
-            agent = ElizaTau2Agent(
-                environment.get_tools(),
-                environment.get_policy(),
-                environment=environment,
-                spec=o.agent,
-                portal=portal,
-                plan=plan,
-                extra_plugins=extra,
-                wrap_provider=wrap,
-            )
+            if o.agent.reasoner in TS_REASONERS:
+                agent = ElizaTsTau2Agent(
+                    environment.get_tools(), environment.get_policy(), environment=environment, spec=o.agent
+                )
+            else:
+                agent = ElizaTau2Agent(
+                    environment.get_tools(),
+                    environment.get_policy(),
+                    environment=environment,
+                    spec=o.agent,
+                    portal=portal,
+                    plan=plan,
+                    extra_plugins=extra,
+                    wrap_provider=wrap,
+                )
             user = make_user(o.user, task, environment, plan)
             orchestrator = Orchestrator(
                 domain=o.domain,
