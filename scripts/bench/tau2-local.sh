@@ -3,7 +3,9 @@
 # on mock and on an airline slice (tool loop and ElizaOS-style XML reasoner, same model, same user), the
 # real ElizaOS TS agent alone (ts-xml) and delegating to the sidekick (ts-sidekick), then build the report.
 # Every run appends to the metrics DB and is resumable (see `elizapy bench tau2 --resume`). Two runs can
-# share the server (SLOTS=6 gives each its own agent, argument and user caches).
+# share the server: SLOTS=9 gives three runs their own agent, argument and user caches, and llama.cpp
+# batches their generations together (on CPU, generation is memory-bound: three batched cost little more
+# than one).
 #
 #   scripts/bench/tau2-local.sh                    # defaults below
 #   AIRLINE_TASKS=0,1,2,3,4 LEGS="mock-tools" scripts/bench/tau2-local.sh
@@ -16,7 +18,10 @@ SLOTS=${SLOTS:-3}
 OUT=${OUT:-.bench}
 AIRLINE_TASKS=${AIRLINE_TASKS:-0,1,2}
 LEGS=${LEGS:-"mock-tools mock-xml mock-ts-xml mock-ts-sidekick airline-tools airline-xml"}
-MAX_STEPS=${MAX_STEPS:-60}
+# tau2's orchestrator step limit (messages, tool calls included): a mock task needs well under 20 and an
+# airline task 20-40; the limits only cut loops short, which score 0 either way, to bound time on 2 cores.
+MOCK_MAX_STEPS=${MOCK_MAX_STEPS:-30}
+AIRLINE_MAX_STEPS=${AIRLINE_MAX_STEPS:-40}
 CONFIGS=src/elizapy/bench/tau2/configs
 USER_MODEL="http://127.0.0.1:${PORT}/v1/${MODEL}"
 
@@ -33,8 +38,8 @@ fi
 
 for leg in $LEGS; do
   domain=${leg%%-*}; reasoner=${leg#*-}
-  tasks=()
-  [ "$domain" = airline ] && tasks=(--tasks "$AIRLINE_TASKS")
+  tasks=(); steps=$MOCK_MAX_STEPS
+  [ "$domain" = airline ] && { tasks=(--tasks "$AIRLINE_TASKS"); steps=$AIRLINE_MAX_STEPS; }
   case $reasoner in  # which go/no-go leg the run measures
     ts-xml) which="TS only" ;;
     ts-sidekick) which="TS + sidekick" ;;
@@ -42,7 +47,7 @@ for leg in $LEGS; do
   esac
   echo "== $domain / $reasoner"
   "$ELIZAPY" bench tau2 --domain "$domain" --agent "$CONFIGS/local-$reasoner.json" "${tasks[@]}" \
-    --user-model "$USER_MODEL" --user-style anchored --max-steps "$MAX_STEPS" --leg "$which" \
+    --user-model "$USER_MODEL" --user-style anchored --max-steps "$steps" --leg "$which" \
     --results-dir "$OUT/tau2" --metrics-db "$OUT/metrics.db" --json | tee -a "$OUT/tau2-local.jsonl"
 done
 "$ELIZAPY" report --db "$OUT/metrics.db" --out "$OUT/report.html"
