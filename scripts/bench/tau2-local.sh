@@ -2,10 +2,9 @@
 # TAU-bench with the embedded local model, end to end: serve the model on loopback, run the agent configs
 # on mock and on an airline slice (tool loop and ElizaOS-style XML reasoner, same model, same user), the
 # real ElizaOS TS agent alone (ts-xml) and delegating to the sidekick (ts-sidekick), then build the report.
-# Every run appends to the metrics DB and is resumable (see `elizapy bench tau2 --resume`). Two runs can
-# share the server: SLOTS=9 gives three runs their own agent, argument and user caches, and llama.cpp
-# batches their generations together (on CPU, generation is memory-bound: three batched cost little more
-# than one).
+# Every run appends to the metrics DB and is resumable (see `elizapy bench tau2 --resume`). Runs go one
+# after another: measured here, three runs sharing a 9-slot server were ~5x slower per call, not faster
+# (llama.cpp's CPU attention reads the KV cells of every slot in use for every token).
 #
 #   scripts/bench/tau2-local.sh                    # defaults below
 #   AIRLINE_TASKS=0,1,2,3,4 LEGS="mock-tools" scripts/bench/tau2-local.sh
@@ -17,7 +16,7 @@ PORT=${PORT:-8080}
 SLOTS=${SLOTS:-3}
 OUT=${OUT:-.bench}
 AIRLINE_TASKS=${AIRLINE_TASKS:-0,1,2}
-LEGS=${LEGS:-"mock-tools mock-xml mock-ts-xml mock-ts-sidekick airline-tools airline-xml"}
+LEGS=${LEGS:-"mock-tools mock-xml airline-tools mock-ts-sidekick mock-ts-xml airline-xml"}
 # tau2's orchestrator step limit (messages, tool calls included): a mock task needs well under 20 and an
 # airline task 20-40; the limits only cut loops short, which score 0 either way, to bound time on 2 cores.
 MOCK_MAX_STEPS=${MOCK_MAX_STEPS:-30}
