@@ -28,7 +28,9 @@ if ! curl -sf "http://127.0.0.1:${PORT}/health" >/dev/null; then
   # Three slots per run, so that each kind of prompt keeps its own KV cache and only a turn's new tokens are
   # prefilled: the agent's prompt, the XML reasoner's argument extraction, the user simulator. 16k tokens per
   # slot hold the airline policy, its tools and a long conversation.
-  OMP_WAIT_POLICY=ACTIVE LOCAL_PARALLEL=$SLOTS "$ELIZAPY" models serve --model "$MODEL" --port "$PORT" \
+  # LOCAL_MAX_TOKENS bounds requests that name no max_tokens: an abandoned non-streaming generation runs to
+  # its end inside llama.cpp, and the server's 2048-token default let those pile up behind live requests.
+  OMP_WAIT_POLICY=ACTIVE LOCAL_PARALLEL=$SLOTS LOCAL_MAX_TOKENS=${MAX_TOKENS:-512} "$ELIZAPY" models serve --model "$MODEL" --port "$PORT" \
     --ctx-size $((SLOTS * 16384)) >"$OUT/serve.log" 2>&1 &
   SERVER=$!
   trap 'kill $SERVER 2>/dev/null || true' EXIT
