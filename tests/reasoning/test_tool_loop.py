@@ -333,3 +333,33 @@ async def test_system_prompt_is_stable_across_turns_and_the_conversation_follows
     assert "Available actions" not in (first[0].content or "")
     # the conversation so far follows as context; the message to answer comes last, alone
     assert "Oslo" in (second[1].content or "") and second[-1].content == "second question about Bergen"
+
+
+def test_next_step_schema_inlines_each_tools_own_definitions():
+    """pydantic-style ``$defs``/``$ref`` must not dangle once a tool's schema is nested in the step schema."""
+    from elizapy.models import ToolSpec
+    from elizapy.reasoning.tools import next_step_schema
+
+    params = {
+        "$defs": {
+            "Flight": {
+                "type": "object",
+                "properties": {"number": {"type": "string"}, "next": {"$ref": "#/$defs/Flight"}},
+                "required": ["number"],
+            }
+        },
+        "type": "object",
+        "properties": {"flights": {"type": "array", "items": {"$ref": "#/$defs/Flight"}}},
+        "required": ["flights"],
+    }
+    schema = next_step_schema([ToolSpec(name="book", description="Book.", parameters=params)])
+    text = json.dumps(schema)
+    assert "$ref" not in text and "$defs" not in text
+    args = schema["properties"]["tool_calls"]["items"]["anyOf"][0]["properties"]["arguments"]
+    flight = args["properties"]["flights"]["items"]
+    assert flight["properties"]["number"] == {"type": "string"} and flight["required"] == ["number"]
+    # the recursive reference is cut off after a few levels instead of looping
+    depth, node = 0, flight
+    while "next" in node.get("properties", {}):
+        node, depth = node["properties"]["next"], depth + 1
+    assert 1 <= depth <= 8 and node == {"type": "object"}

@@ -54,12 +54,43 @@ def action_tool(action: Action) -> ToolSpec:
     return ToolSpec(name=action.name, description=action.description, parameters=params)
 
 
+def inline_refs(schema: dict[str, Any], *, max_depth: int = 8) -> dict[str, Any]:
+    """``schema`` with its local ``#/$defs/...`` references replaced by the definitions themselves.
+
+    A tool's schema (pydantic writes nested models as ``$defs`` + ``$ref``) is embedded deep inside the
+    next-step schema, where ``#/...`` would point at the wrong root; llama.cpp then refuses the whole
+    grammar (tau2 airline's ``book_reservation`` did). Recursive definitions stop at ``max_depth`` as a
+    plain object.
+    """
+    defs = {**(schema.get("definitions") or {}), **(schema.get("$defs") or {})}
+
+    def resolve(node: Any, depth: int) -> Any:
+        if isinstance(node, list):
+            return [resolve(v, depth) for v in node]
+        if not isinstance(node, dict):
+            return node
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith(("#/$defs/", "#/definitions/")):
+            target = defs.get(ref.rsplit("/", 1)[1])
+            if target is None or depth >= max_depth:
+                return {"type": "object"}
+            siblings = {k: v for k, v in node.items() if k != "$ref"}
+            return resolve({**target, **siblings}, depth + 1)
+        return {k: resolve(v, depth) for k, v in node.items() if k not in ("$defs", "definitions")}
+
+    out: dict[str, Any] = resolve(schema, 0)
+    return out
+
+
 def next_step_schema(tools: list[ToolSpec]) -> dict[str, Any]:
     """The constrained 'next step' object of the JSON mode: calls to make now, or the final answer."""
     call_variants = [
         {
             "type": "object",
-            "properties": {"tool": {"const": t.name}, "arguments": t.parameters or {"type": "object"}},
+            "properties": {
+                "tool": {"const": t.name},
+                "arguments": inline_refs(t.parameters) if t.parameters else {"type": "object"},
+            },
             "required": ["tool", "arguments"],
         }
         for t in tools
