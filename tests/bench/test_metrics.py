@@ -36,9 +36,10 @@ def broken(key: str) -> str:
 
 def _model(model_type: ModelType, request: TextRequest) -> TextResult:
     if any(m.role == "tool" for m in request.messages or []):
-        return TextResult(text="here you go")
+        return TextResult(text="here you go", model="fn-model")
     return TextResult(
-        tool_calls=[ToolCall("a", "slow_lookup", {"key": "x"}), ToolCall("b", "broken", {"key": "y"})]
+        tool_calls=[ToolCall("a", "slow_lookup", {"key": "x"}), ToolCall("b", "broken", {"key": "y"})],
+        model="fn-model",
     )
 
 
@@ -78,6 +79,7 @@ async def test_event_plugin_records_turns_model_and_tool_calls_with_timings(tmp_
     calls = store.query("SELECT * FROM model_calls WHERE run_id='live-1'")
     assert len(calls) == 4 and {c["turn_id"] for c in calls} == {r1.run_id, r2.run_id}
     assert all(c["model_type"] == "TEXT_LARGE" and c["latency_ms"] >= 15 for c in calls)
+    assert all(c["model"] == "fn-model" for c in calls)  # the answering model's name is kept
 
     tools = store.query("SELECT * FROM tool_calls WHERE run_id='live-1' ORDER BY name, started_ns")
     assert [(t["name"], t["success"]) for t in tools] == [("broken", 0)] * 2 + [("slow_lookup", 1)] * 2

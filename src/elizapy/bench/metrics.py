@@ -584,9 +584,10 @@ class _MetricsRecorder:
         end = time.time_ns()
         timing = last_model_call.get()
         latency = payload.get("latencyMs", payload.get("latency_ms"))
-        model = None
-        if latency is None and timing is not None and end - timing.end_ns < 5_000_000_000:
-            latency, model = timing.latency_ms, timing.model
+        model = payload.get("model")
+        if timing is not None and end - timing.end_ns < 5_000_000_000:  # a timed provider's own record
+            latency = timing.latency_ms if latency is None else latency
+            model = model or timing.model
             last_model_call.set(None)
         start = end - int(float(latency) * 1e6) if latency is not None else end
         usage = payload.get("usage")

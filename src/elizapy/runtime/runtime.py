@@ -206,6 +206,7 @@ class AgentRuntime:
                     "runtime": self,
                     "type": str(model_type),
                     "usage": result.usage,
+                    "model": result.model,
                     "latencyMs": _ms_since(started),
                 },
             )
