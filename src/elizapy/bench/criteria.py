@@ -121,7 +121,8 @@ class Criterion:
     """leg -> pass | fail | baseline | not measured | n/a | no baseline …"""
 
 
-def _fmt(v: Any, digits: int = 3) -> str:
+def fmt(v: Any, digits: int = 3) -> str:
+    """A value for a table cell: three significant digits, or NOT_MEASURED for a missing one."""
     if v is None:
         return NOT_MEASURED
     if isinstance(v, float):
@@ -133,7 +134,8 @@ def _pass1(run: dict[str, Any]) -> float:
     return float(run["summary"]["pass_hat_k"][0])
 
 
-def _reasoner(run: dict[str, Any]) -> str:
+def run_reasoner(run: dict[str, Any]) -> str:
+    """The reasoner a tau2 run's agent used (tools, xml, ts-xml, ts-sidekick), or '' when unknown."""
     agent = run["config"].get("agent") if isinstance(run.get("config"), dict) else None
     cfg = agent if isinstance(agent, dict) else run["summary"].get("agent_config") or {}
     return str(cfg.get("reasoner") or "")
@@ -194,8 +196,8 @@ def _reasoner_delta(rule: Tau2Reasoner, spec: CriteriaFile, llm: list[dict[str, 
     out = []
     mine = [r for r in llm if r["leg"] == rule.leg]
     for domain in sorted({str(r["domain"]) for r in mine}):
-        better = [r for r in mine if r["domain"] == domain and _reasoner(r) == rule.better]
-        base = [r for r in mine if r["domain"] == domain and _reasoner(r) == rule.baseline]
+        better = [r for r in mine if r["domain"] == domain and run_reasoner(r) == rule.better]
+        base = [r for r in mine if r["domain"] == domain and run_reasoner(r) == rule.baseline]
         pairs = [(b, a) for b in better for a in base if _comparable(b) == _comparable(a)]
         values = {leg: "n/a" for leg in spec.legs}
         verdicts = dict(values)
@@ -252,15 +254,15 @@ def _perf(rule: PerfRule, spec: CriteriaFile, perf: dict[str, dict[str, Any]]) -
     values = {leg: "n/a" for leg in spec.legs}
     verdicts = dict(values)
     if rule.anchor == "ts" and rule.leg != spec.baseline_leg:
-        values[spec.baseline_leg] = _fmt(anchor)
+        values[spec.baseline_leg] = fmt(anchor)
         verdicts[spec.baseline_leg] = "baseline" if anchor is not None else NOT_MEASURED
     got = {"ours": ours, "anchor": anchor, "ratio": row.get("ratio")}
     if ours is None:
         values[rule.leg], verdicts[rule.leg] = NOT_MEASURED, NOT_MEASURED
     else:
-        shown = _fmt(ours)
+        shown = fmt(ours)
         if rule.anchor == "floor" and row.get("ratio") is not None:
-            shown += f" ({_fmt(row.get('ratio'))}× the floor {_fmt(anchor)})"
+            shown += f" ({fmt(row.get('ratio'))}× the floor {fmt(anchor)})"
         values[rule.leg] = shown
         missing = [c.field for c in rule.checks if got[c.field] is None]
         if missing:

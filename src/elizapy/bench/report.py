@@ -26,8 +26,10 @@ from .criteria import (
     CriteriaFile,
     Criterion,
     evaluate,
+    fmt,
     leg_verdict,
     load_criteria,
+    run_reasoner,
 )
 from .metrics import MetricsStore
 from .tau2.scoring import pass_hat_k
@@ -147,10 +149,10 @@ def markdown_summary(store: MetricsStore, criteria: CriteriaFile | None = None) 
         pk = s.get("pass_hat_k") or []
         tasks = f"{s.get('trials_done')}/{s.get('tasks', 0) * s.get('trials', 1)}"
         lines.append(
-            f"| {r['domain']} | {r['leg']} | {r['agent']} ({_reasoner_of(r)}) | {s.get('model_id')} "
-            f"| {s.get('user_model_id')} | {tasks} | {_fmt(pk[0] if pk else None)} "
-            f"| {_fmt(c['model_calls_per_trial'])} | {_fmt(c['tokens_per_trial'])} "
-            f"| {_fmt(c['trial_s_p50'])} |"
+            f"| {r['domain']} | {r['leg']} | {r['agent']} ({run_reasoner(r) or '?'}) | {s.get('model_id')} "
+            f"| {s.get('user_model_id')} | {tasks} | {fmt(pk[0] if pk else None)} "
+            f"| {fmt(c['model_calls_per_trial'])} | {fmt(c['tokens_per_trial'])} "
+            f"| {fmt(c['trial_s_p50'])} |"
         )
     crits = go_no_go(runs, store.latest_perf(), spec)
     lines.append("")
@@ -164,20 +166,7 @@ def markdown_summary(store: MetricsStore, criteria: CriteriaFile | None = None) 
     return "\n".join(lines) + "\n"
 
 
-def _reasoner_of(run: dict[str, Any]) -> str:
-    agent = run["config"].get("agent") if isinstance(run.get("config"), dict) else None
-    return str((agent or {}).get("reasoner") or run["summary"].get("agent_config", {}).get("reasoner") or "?")
-
-
 # --- go/no-go -----------------------------------------------------------------------------------------------
-
-
-def _fmt(v: Any, digits: int = 3) -> str:
-    if v is None:
-        return NOT_MEASURED
-    if isinstance(v, float):
-        return f"{v:.{digits}g}" if abs(v) < 1000 else f"{v:.0f}"
-    return str(v)
 
 
 def go_no_go(
@@ -414,7 +403,7 @@ def build_report(
                     f"{r['summary'].get('tasks')} × {r['summary'].get('trials')}"
                     + ("" if r["summary"].get("complete") else " (incomplete)"),
                     " ".join(f"{x:.3f}" for x in r["summary"].get("pass_hat_k") or []) or "–",
-                    _fmt(r["summary"].get("avg_reward")),
+                    fmt(r["summary"].get("avg_reward")),
                     r["model_id"],
                     str(r["task_file_sha256"] or "")[:16],
                     str(r["git_commit"] or "")[:12],
@@ -466,13 +455,13 @@ def build_report(
                 [
                     label,
                     c["trials"],
-                    _fmt(c["tokens_per_trial"]),
-                    _fmt(c["tokens_per_success"]),
-                    _fmt(c["model_calls_per_trial"]),
-                    _fmt(c["tool_calls_per_trial"]),
-                    _fmt(c["trial_s_p50"]),
-                    f"{_fmt(c['agent_turn_ms_p50'])} / {_fmt(c['agent_turn_ms_p90'])}",
-                    f"{_fmt(c['model_ms_p50'])} / {_fmt(c['model_ms_p90'])}",
+                    fmt(c["tokens_per_trial"]),
+                    fmt(c["tokens_per_success"]),
+                    fmt(c["model_calls_per_trial"]),
+                    fmt(c["tool_calls_per_trial"]),
+                    fmt(c["trial_s_p50"]),
+                    f"{fmt(c['agent_turn_ms_p50'])} / {fmt(c['agent_turn_ms_p90'])}",
+                    f"{fmt(c['model_ms_p50'])} / {fmt(c['model_ms_p90'])}",
                     c["errors"],
                 ]
                 for label, c in costs
@@ -499,9 +488,9 @@ def build_report(
                 [
                     sid,
                     r.get("name"),
-                    _fmt(r.get("ours")),
-                    _fmt(r.get("anchor")),
-                    _fmt(r.get("ratio")),
+                    fmt(r.get("ours")),
+                    fmt(r.get("anchor")),
+                    fmt(r.get("ratio")),
                     r.get("unit"),
                     r.get("goal"),
                     {1: "yes", 0: "no", None: "–"}.get(r.get("met"), "–"),
