@@ -126,22 +126,21 @@ def _result_text(result: ActionResult) -> str:
     return text if len(text) <= MAX_RESULT_CHARS else text[:MAX_RESULT_CHARS] + " …(truncated)"
 
 
-def _provider_texts(turn: Turn, *, stable: bool) -> list[str]:
+def _provider_texts(turn: Turn) -> tuple[list[str], list[str]]:
     """Provider texts of the turn's state, split by placement: ``position < 0`` is the agent and its world
     (stable within a conversation), ``position >= 0`` the conversation itself. ``ACTIONS`` is left out: the
     tools are the actions here, and a listing of REPLY/IGNORE/NONE only confuses small models."""
-    runtime_providers = {p.name: p.position for p in turn.runtime.providers}
     composed = turn.state.data.get("providers") if isinstance(turn.state.data, dict) else None
     if not isinstance(composed, dict):  # a state built by hand: all of it is conversation context
-        return [] if stable or not turn.state.text else [turn.state.text]
-    out = []
+        return [], [turn.state.text] if turn.state.text else []
+    positions = {p.name: p.position for p in turn.runtime.providers}
+    world: list[str] = []
+    conversation: list[str] = []
     for name, entry in composed.items():
         text = entry.get("text") if isinstance(entry, dict) else None
-        if not text or name in NOT_TOOL_PROVIDERS:
-            continue
-        if (runtime_providers.get(name, 0) < 0) == stable:
-            out.append(str(text))
-    return out
+        if text and name not in NOT_TOOL_PROVIDERS:
+            (world if positions.get(name, 0) < 0 else conversation).append(str(text))
+    return world, conversation
 
 
 def _as_dict(value: Any) -> dict[str, Any]:
@@ -178,12 +177,11 @@ class ToolLoopReasoner:
             if a.name not in NOT_TOOLS and await a.is_valid(rt, turn.message, turn.state)
         ]
 
-    def _system(self, turn: Turn, tools: list[ToolSpec], mode: CallingMode) -> str:
+    def _system(self, turn: Turn, tools: list[ToolSpec], mode: CallingMode, world: list[str]) -> str:
         """The part of the prompt that stays the same through a conversation: who the agent is, the world
         (providers placed before 0), how to use the tools and the tool listing. Keeping it byte-stable and
         first lets a local model reuse its KV cache across turns (only the conversation is new each time)."""
         c = turn.runtime.character
-        world = _provider_texts(turn, stable=True)
         intro = c.system or f"You are {c.name}."
         parts = [*([] if any(intro in t for t in world) else [intro]), *world]
         parts.append(
@@ -205,10 +203,10 @@ class ToolLoopReasoner:
         return "\n\n".join(p for p in parts if p)
 
     @staticmethod
-    def _opening(turn: Turn) -> list[ChatMessage]:
+    def _opening(turn: Turn, conversation: list[str]) -> list[ChatMessage]:
         """The per-turn context (providers placed at 0 or later: time, tool history, the conversation so far)
         as its own message after the stable system prompt, then the message to answer, alone and last."""
-        context = "\n\n".join(_provider_texts(turn, stable=False))
+        context = "\n\n".join(conversation)
         text = turn.message.content.text or ""
         last = ChatMessage("user", text)
         return [ChatMessage("user", context), last] if context and context != text else [last]
@@ -219,9 +217,10 @@ class ToolLoopReasoner:
         actions = await self._tools(turn)
         tools = [action_tool(a) for a in actions]
         mode = self.calling_mode(turn)
+        world, conversation = _provider_texts(turn)
         messages: list[ChatMessage] = [
-            ChatMessage("system", self._system(turn, tools, mode)),
-            *self._opening(turn),
+            ChatMessage("system", self._system(turn, tools, mode, world)),
+            *self._opening(turn, conversation),
         ]
         seen: dict[str, str] = {}
         used_tokens = 0
