@@ -66,6 +66,18 @@ def tool_defs(environment: Any, tools: list[Any] | None = None) -> list[ToolDef]
     return out
 
 
+def history_turns(message_history: list[Any] | None) -> list[tuple[str, str]]:
+    """A conversation's earlier messages as (role, text) turns; a tool call becomes a short text turn."""
+    turns = []
+    for m in message_history or []:
+        if isinstance(m, UserMessage | AssistantMessage) and m.has_text_content():
+            turns.append((str(m.role), str(m.content)))
+        elif isinstance(m, AssistantMessage) and m.is_tool_call():
+            calls = ", ".join(f"{c.name}({c.arguments})" for c in m.tool_calls)
+            turns.append(("assistant", f"(called tools: {calls})"))
+    return turns
+
+
 def write_tool_names(environment: Any) -> set[str]:
     toolkit = environment.tools
     return {name for name in toolkit.tools if str(toolkit.tool_type(name).value) == "write"}
@@ -186,13 +198,7 @@ class ElizaTau2Agent(LocalAgent):  # type: ignore[misc]
     # --- tau2's agent interface -------------------------------------------------------------------------
 
     def get_init_state(self, message_history: list[Any] | None = None) -> dict[str, Any]:
-        turns = []
-        for m in message_history or []:
-            if isinstance(m, UserMessage | AssistantMessage) and m.has_text_content():
-                turns.append((m.role, str(m.content)))
-            elif isinstance(m, AssistantMessage) and m.is_tool_call():
-                calls = ", ".join(f"{c.name}({c.arguments})" for c in m.tool_calls)
-                turns.append(("assistant", f"(called tools: {calls})"))
+        turns = history_turns(message_history)
         # The orchestrator's default greeting is history too; store it so the transcript matches tau2's.
         if turns:
             self.portal.call(self.session.seed_history, turns)

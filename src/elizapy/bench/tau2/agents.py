@@ -23,7 +23,7 @@ import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from ...errors import ConfigError
 from ...models.base import ModelProvider, TextRequest, TextResult, ToolCall
@@ -31,6 +31,9 @@ from ...models.testing import FunctionModel
 from ...types import Character, ModelType
 
 AgentKind = Literal["oracle", "null", "sabotaged", "llm"]
+ReasonerName = Literal["tools", "xml", "ts-xml", "ts-sidekick"]
+REASONERS: tuple[str, ...] = get_args(ReasonerName)
+"""What an agent config may name: our reasoners (tools, xml) or a real ElizaOS TS agent (ts-*)."""
 BUILTIN_AGENTS = ("oracle", "null", "sabotaged")
 CONFIG_DIR = Path(__file__).with_name("configs")
 
@@ -50,7 +53,7 @@ class AgentSpec:
     name: str
     kind: AgentKind
     character: Character = field(default_factory=lambda: DEFAULT_CHARACTER)
-    reasoner: Literal["tools", "xml", "ts-xml", "ts-sidekick"] = "tools"
+    reasoner: ReasonerName = "tools"
     """``ts-xml`` / ``ts-sidekick``: a real ElizaOS TS agent in node, alone or with the Python sidekick."""
     model_url: str | None = None
     model: str | None = None
@@ -137,9 +140,9 @@ def spec_from_dict(raw: dict[str, Any], *, base_dir: Path = Path("."), source: s
             cpath = base_dir / cpath
         character = load_character(cpath).character
     reasoner = str(raw.get("reasoner", "tools"))
-    if reasoner not in ("tools", "xml", "ts-xml", "ts-sidekick"):
+    if reasoner not in REASONERS:
         raise ConfigError(
-            f"agent config {source}: reasoner must be tools, xml, ts-xml or ts-sidekick, not {reasoner!r}"
+            f"agent config {source}: reasoner must be one of {', '.join(REASONERS)}, not {reasoner!r}"
         )
     mode = raw.get("tool_calling")
     if mode not in (None, "native", "json"):

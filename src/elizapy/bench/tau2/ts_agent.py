@@ -30,7 +30,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from ...errors import ConfigError
-from .agent import TURN_TIMEOUT_S, tool_defs
+from .agent import TURN_TIMEOUT_S, history_turns, tool_defs
 from .agents import AgentSpec
 from .env import load_tau2
 from .session import EMPTY_REPLY_TEXT, SessionStats
@@ -288,13 +288,7 @@ class ElizaTsTau2Agent(LocalAgent):  # type: ignore[misc]
     # --- tau2's agent interface -------------------------------------------------------------------------
 
     def get_init_state(self, message_history: list[Any] | None = None) -> dict[str, Any]:
-        turns = []
-        for m in message_history or []:
-            if isinstance(m, UserMessage | AssistantMessage) and m.has_text_content():
-                turns.append({"role": m.role, "text": str(m.content)})
-            elif isinstance(m, AssistantMessage) and m.is_tool_call():
-                calls = ", ".join(f"{c.name}({c.arguments})" for c in m.tool_calls)
-                turns.append({"role": "assistant", "text": f"(called tools: {calls})"})
+        turns = [{"role": role, "text": text} for role, text in history_turns(message_history)]
         # The orchestrator's default greeting is history too; store it so the transcript matches tau2's.
         if turns:
             self.session.send({"op": "history", "turns": turns})
