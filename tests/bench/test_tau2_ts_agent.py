@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +34,7 @@ if not (PACKAGE / "node_modules" / "@elizaos" / "core").is_dir() or not (PACKAGE
         allow_module_level=True,
     )
 
-from tests.models.fake_openai import Canned, FakeOpenAI, FakeOpenAIServer  # noqa: E402
+from tests.models.fake_openai import Canned, FakeOpenAI  # noqa: E402
 
 from elizapy.bench.tau2.agents import spec_from_dict  # noqa: E402
 from elizapy.bench.tau2.runner import Tau2RunOptions, run_tau2  # noqa: E402
@@ -85,16 +85,6 @@ def _script(leg: str) -> Callable[[dict[str, Any]], Canned]:
     return answer
 
 
-@pytest.fixture
-def fake() -> Iterator[FakeOpenAI]:
-    server = FakeOpenAIServer()
-    fake = server.start()
-    try:
-        yield fake
-    finally:
-        server.stop()
-
-
 def _trial(leg: str, fake: FakeOpenAI, tmp_path: Path) -> tuple[dict[str, Any], dict[str, Any], list[Any]]:
     fake.script = _script(leg)
     spec = spec_from_dict(
@@ -128,35 +118,35 @@ def _check_trajectory(s: dict[str, Any], rec: dict[str, Any], msgs: list[Any]) -
 
 
 def test_ts_only_bootstrap_picks_the_tool_action_and_object_large_fills_its_arguments(
-    fake: FakeOpenAI, tmp_path: Path
+    fake_openai: FakeOpenAI, tmp_path: Path
 ) -> None:
-    s, rec, msgs = _trial("ts-xml", fake, tmp_path)
+    s, rec, msgs = _trial("ts-xml", fake_openai, tmp_path)
     reply = _check_trajectory(s, rec, msgs)
     assert reply == "Done: I created task_2."
-    planner = _prompts(fake, PLANNER)
+    planner = _prompts(fake_openai, PLANNER)
     assert len(planner) == 1
     planner_prompt = planner[0]["messages"][0]["content"]
     assert "create_task" in planner_prompt and "# Mock Domain Policy" in planner_prompt
     assert "PYTHON_DELEGATE" not in planner_prompt
     # The tool action asked OBJECT_LARGE for its arguments, with the tool's schema as the response format.
-    (arguments,) = _prompts(fake, ARGUMENTS)
+    (arguments,) = _prompts(fake_openai, ARGUMENTS)
     schema = arguments["response_format"]["json_schema"]["schema"]
     assert arguments["response_format"]["type"] == "json_schema"
     assert schema["required"] == ["user_id", "title"]
     # REPLY (the end of bootstrap's action chain) saw the tool result through ACTION_STATE.
-    assert any(CREATED.search(b["messages"][0]["content"]) for b in _prompts(fake, REPLY))
-    assert all(b["temperature"] == 0 and b["model"] == "agent-model" for b in fake.bodies)
+    assert any(CREATED.search(b["messages"][0]["content"]) for b in _prompts(fake_openai, REPLY))
+    assert all(b["temperature"] == 0 and b["model"] == "agent-model" for b in fake_openai.bodies)
 
 
 def test_ts_with_sidekick_delegates_to_the_python_loop_which_calls_the_ts_tool_action(
-    fake: FakeOpenAI, tmp_path: Path
+    fake_openai: FakeOpenAI, tmp_path: Path
 ) -> None:
-    s, rec, msgs = _trial("ts-sidekick", fake, tmp_path)
+    s, rec, msgs = _trial("ts-sidekick", fake_openai, tmp_path)
     reply = _check_trajectory(s, rec, msgs)
     assert reply == "Created task_2."
-    (planner,) = _prompts(fake, PLANNER)
+    (planner,) = _prompts(fake_openai, PLANNER)
     assert "PYTHON_DELEGATE" in planner["messages"][0]["content"]
-    steps = _prompts(fake, "# Tools")
+    steps = _prompts(fake_openai, "# Tools")
     assert len(steps) == 2
     first = steps[0]["messages"][0]["content"]
     assert "- create_task:" in first and "FOLLOW_ROOM" not in first  # only the domain tools are offered
@@ -164,4 +154,4 @@ def test_ts_with_sidekick_delegates_to_the_python_loop_which_calls_the_ts_tool_a
     assert steps[0]["response_format"]["type"] == "json_schema"
     assert "task_2" in steps[1]["messages"][0]["content"]
     # The loop gave the arguments: the TS action ran the call without asking OBJECT_LARGE.
-    assert _prompts(fake, ARGUMENTS) == []
+    assert _prompts(fake_openai, ARGUMENTS) == []

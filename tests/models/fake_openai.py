@@ -97,6 +97,7 @@ class FakeOpenAI:
         with self._lock:
             self._queue.clear()
             self.requests.clear()
+            self.script = None
 
     @property
     def pending(self) -> int:
