@@ -55,14 +55,19 @@ def test_check_invalid_json_reports_position(tmp_path):
     assert "Traceback" not in out.stderr
 
 
-def test_chat_persists_history_across_restarts(tmp_path, fake_openai: FakeOpenAI):
-    env = {
+def _chat_env(fake_openai: FakeOpenAI, tmp_path: Path) -> dict[str, str]:
+    """`elizapy chat` against the fake OpenAI-compatible server, data under tmp_path."""
+    return {
         "OPENAI_BASE_URL": fake_openai.base_url,
         "OPENAI_API_KEY": "sk-test",
         "OPENAI_EMBEDDING_DIMENSIONS": "384",
         "ELIZAPY_DATA_DIR": str(tmp_path / "data"),
         "MODEL_PROVIDER": "openai",
     }
+
+
+def test_chat_persists_history_across_restarts(tmp_path, fake_openai: FakeOpenAI):
+    env = _chat_env(fake_openai, tmp_path)
     fake_openai.reply(
         "<response><thought>t</thought><actions>REPLY</actions><text>Nice to meet you, Zed.</text></response>"
     )
@@ -101,14 +106,7 @@ def test_chat_records_turns_and_model_calls_when_metrics_are_switched_on(tmp_pat
     import sqlite3
 
     db = tmp_path / "live-metrics.db"
-    env = {
-        "OPENAI_BASE_URL": fake_openai.base_url,
-        "OPENAI_API_KEY": "sk-test",
-        "OPENAI_EMBEDDING_DIMENSIONS": "384",
-        "ELIZAPY_DATA_DIR": str(tmp_path / "data"),
-        "MODEL_PROVIDER": "openai",
-        "ELIZAPY_METRICS": str(db),
-    }
+    env = {**_chat_env(fake_openai, tmp_path), "ELIZAPY_METRICS": str(db)}
     fake_openai.reply(
         "<response><thought>t</thought><actions>REPLY</actions><text>Hello there.</text></response>"
     )
